@@ -1,0 +1,3 @@
+from ragchat.cli import main
+
+main()

