@@ -17,13 +17,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the main job on the bundled report
+## run: the main job on the bundled report (the index is built on first run)
 run: $(STAMP)
 	$(BIN)/ragchat ingest --out .ragchat/chunks.jsonl
+	$(BIN)/ragchat index add data/corpus
+	$(BIN)/ragchat index status
 
 ## test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## bench: index benchmarks (build, latency, memory, incremental update, FAISS crossover)
+bench: $(STAMP)
+	$(BIN)/python -m index.bench --out docs/bench-index.md
+	$(BIN)/python -m index.bench_faiss | tee docs/bench-faiss.md
 
 ## docs: regenerate docs/settings.md from the settings object
 docs: $(STAMP)

@@ -179,9 +179,10 @@ def parse_blocks(original: str, title_lines: bool = True, rejoin: bool = True) -
     def push_heading(mt: MappedText, level: int) -> None:
         while stack and stack[-1][0] >= level:
             stack.pop()
-        text = mt.text.lstrip("#").strip() if _MARKDOWN.match(mt.text) else mt.text
-        stack.append((level, text))
-        blocks.append(Block("heading", text, mt.spans(), path()[:-1], level))
+        if _MARKDOWN.match(mt.text):
+            mt = mt[len(mt.text) - len(mt.text.lstrip("#")):].strip()
+        stack.append((level, mt.text))
+        blocks.append(Block("heading", mt.text, mt.spans(), path()[:-1], level))
 
     for mt in paras:
         text = mt.text

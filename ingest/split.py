@@ -10,6 +10,7 @@ paragraph, up to ``overlap_tokens``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -138,6 +139,24 @@ def _sections(blocks: list[Block]) -> Iterable[tuple[ChunkKind, tuple[str, ...],
         yield "body", body[0].heading_path, body
 
 
+def _heading_style(text: str) -> str:
+    if text.startswith(("——", "--", "—")):
+        return "dash"
+    if re.match(r"^(?:[一二三四五六七八九十百零〇两]+[、．.]|[（(][一二三四五六七八九十]+[）)]|第\S{1,3}[章节部篇]|\d{1,2}[、．.])", text):
+        return "numbered"
+    return "plain"
+
+
+def _outline_sections(blocks: list[Block]) -> list[list[Block]]:
+    """Sibling headings (same parent, level and numbering style), two or more."""
+    groups: dict[tuple, list[Block]] = {}
+    for block in blocks:
+        if block.kind == "heading":
+            key = (block.heading_path, block.level, _heading_style(block.text))
+            groups.setdefault(key, []).append(block)
+    return [group for group in groups.values() if len(group) >= 2]
+
+
 def split_blocks(
     blocks: list[Block],
     original: str,
@@ -149,27 +168,37 @@ def split_blocks(
     """Chunks of a cleaned document, in reading order."""
     if not any(b.kind != "heading" for b in blocks):  # a document of headings only
         blocks = [Block("body", b.text, b.spans, b.heading_path) for b in blocks]
-    chunks: list[Chunk] = []
-    seen: dict[str, int] = {}
+    pieces: list[tuple[ChunkKind, tuple[str, ...], MappedText]] = []
     for kind, path, section_blocks in _sections(blocks):
         section = _Section([block_text(b) for b in section_blocks], original)
         for run in _pack(section, _units(section.paras, counter, cfg.chunk_tokens), counter, cfg):
-            mt = section.render(run)
-            occurrence = seen.get(mt.text, 0)
-            seen[mt.text] = occurrence + 1
-            chunks.append(
-                Chunk(
-                    id=chunk_id(doc_id, mt.text, occurrence),
-                    doc_id=doc_id,
-                    source=source,
-                    text=mt.text,
-                    kind=kind,
-                    heading_path=path,
-                    start=mt.start,
-                    end=mt.end,
-                    spans=mt.spans(),
-                    n_tokens=counter.count(mt.text),
-                    seq=len(chunks),
-                )
+            pieces.append((kind, path, section.render(run)))
+    outline_cfg = cfg.model_copy(update={"chunk_tokens": cfg.outline_tokens, "overlap_tokens": 0, "min_chunk_tokens": cfg.outline_tokens})
+    for group in _outline_sections(blocks):
+        # Each heading is its own paragraph, so the outline lists one per line.
+        section = _Section([block_text(b) for b in group], original)
+        units = _units(section.paras, counter, cfg.outline_tokens)
+        for run in _pack(section, units, counter, outline_cfg):
+            pieces.append(("outline", group[0].heading_path, section.render(run)))
+    pieces.sort(key=lambda piece: (piece[2].start, piece[0] != "outline"))
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for kind, path, mt in pieces:
+        occurrence = seen.get(mt.text, 0)
+        seen[mt.text] = occurrence + 1
+        chunks.append(
+            Chunk(
+                id=chunk_id(doc_id, mt.text, occurrence),
+                doc_id=doc_id,
+                source=source,
+                text=mt.text,
+                kind=kind,
+                heading_path=path,
+                start=mt.start,
+                end=mt.end,
+                spans=mt.spans(),
+                n_tokens=counter.count(mt.text),
+                seq=len(chunks),
             )
+        )
     return chunks

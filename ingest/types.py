@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 BlockKind = Literal["heading", "body", "caption"]
-ChunkKind = Literal["body", "caption"]
+ChunkKind = Literal["body", "caption", "outline"]
 
 
 @dataclass(frozen=True)

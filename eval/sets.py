@@ -1,0 +1,97 @@
+"""Eval sets: our JSONL format, and SQuAD-style JSON (CMRC 2018)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ragchat.errors import RagchatError
+
+REPORT_DEV = Path(__file__).resolve().parent / "sets" / "report_dev.jsonl"
+
+
+class EvalSetError(RagchatError):
+    """An eval set file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: tuple[str, ...]
+    answerable: bool = True
+    lang: str = "zh"
+    type: str = "other"
+    gold: tuple[str, ...] = ()  # SQuAD-style: every human answer
+
+
+@dataclass
+class EvalSet:
+    name: str
+    items: list[EvalItem]
+    passages: list[tuple[str, str]] = field(default_factory=list)  # SQuAD-style: (id, text) collection
+
+
+_REQUIRED = ("id", "question", "answers", "evidence", "answerable")
+
+
+def load_jsonl(path: Path | str) -> EvalSet:
+    path = Path(path)
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalSetError(f"cannot read eval set {path}: {exc.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalSetError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        missing = [k for k in _REQUIRED if k not in row]
+        if missing:
+            raise EvalSetError(f"{path}:{n}: missing keys {', '.join(missing)}")
+        items.append(EvalItem(
+            id=str(row["id"]), question=row["question"], answers=tuple(row["answers"]),
+            evidence=tuple(row["evidence"]), answerable=bool(row["answerable"]),
+            lang=row.get("lang", "zh"), type=row.get("type", "other"),
+        ))
+    if not items:
+        raise EvalSetError(f"{path}: no questions")
+    return EvalSet(path.stem, items)
+
+
+def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> EvalSet:
+    """SQuAD-style JSON: every paragraph becomes a passage of the collection,
+    every question is asked against the whole collection. ``limit`` takes a
+    fixed random sample of questions (same ``seed``, same sample)."""
+    import random
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise EvalSetError(f"cannot read SQuAD-style set {path}: {exc}") from None
+    passages, items = [], []
+    for article in data:
+        for para in article["paragraphs"]:
+            passages.append((para["id"], para["context"]))
+            for qa in para["qas"]:
+                gold = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                items.append(EvalItem(
+                    id=qa["id"], question=qa["question"], answers=gold[:1], evidence=gold,
+                    answerable=True, lang="zh", type="cmrc", gold=gold,
+                ))
+    if limit is not None and limit < len(items):
+        items = sorted(random.Random(seed).sample(items, limit), key=lambda i: i.id)
+    return EvalSet(path.stem, items, passages)
+
+
+def load_set(path: Path | str, limit: int | None = None) -> EvalSet:
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        return load_jsonl(path)
+    return load_squad(path, limit=limit)

@@ -1,0 +1,1 @@
+"""Indexing: embeddings, vector stores and retrieval indexes."""

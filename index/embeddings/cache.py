@@ -1,0 +1,230 @@
+"""A persistent SQLite cache of document vectors in front of any embeddings model.
+
+Vectors are keyed by (model id, sha256 of the exact text, UTF-8) and stored as
+little-endian float32 blobs. Only documents are cached; queries always go to
+the model (one query costs milliseconds, and is rarely repeated verbatim).
+
+Several processes may share one cache file: SQLite runs in WAL mode, every
+write is one short transaction, and the model is never called while a
+transaction is open. A race where two processes embed the same text ends with
+one stored row (``INSERT OR IGNORE``) and the same vectors for both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ragchat.errors import EmbeddingError
+
+from ._text import check_texts
+
+#: Host parameters per SELECT ... IN (...) (SQLite's old default limit is 999).
+_LOOKUP_CHUNK = 500
+#: How long a writer waits for another process's lock before giving up (ms).
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id TEXT NOT NULL,
+    text_sha256 BLOB NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model_id, text_sha256)
+) WITHOUT ROWID
+"""
+
+
+def text_key(text: str) -> bytes:
+    """The sha256 digest of the exact text (lone surrogates kept as they are)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _chunks(items: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CachedEmbeddings(Embeddings):
+    """Wraps ``inner`` so that each distinct document text is embedded once, ever.
+
+    ``embed_documents`` looks every text up, sends the missing ones (each
+    distinct text once) to ``inner.embed_documents`` in a single call, stores
+    them and returns all vectors in input order. ``embed_query`` is passed
+    through uncached.
+
+    Counters, per distinct text within each call: ``hits`` were found in the
+    cache, ``misses`` were sent to the model. Re-embedding unchanged text
+    therefore only raises ``hits``.
+
+    ``model_id`` defaults to ``inner.model_id``; an inner model without one
+    needs it given, since vectors of different models must never mix.
+    """
+
+    def __init__(self, inner: Embeddings, path: str | Path, *, model_id: str | None = None) -> None:
+        if model_id is None:
+            model_id = getattr(inner, "model_id", None)
+        if not isinstance(model_id, str) or not model_id:
+            raise EmbeddingError(
+                f"{type(inner).__name__} has no model_id; pass model_id=... to "
+                "CachedEmbeddings so cached vectors of different models never mix"
+            )
+        self.inner = inner
+        self.path = Path(path)
+        self.model_id = model_id
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid = 0
+
+    @property
+    def dimension(self) -> int:
+        """The inner model's dimension (which may load it).
+
+        An inner model without a ``dimension`` attribute embeds one probe query.
+        """
+        dimension = getattr(self.inner, "dimension", None)
+        if dimension is None:
+            return len(self.inner.embed_query("dimension"))
+        return int(dimension)
+
+    # --- langchain interface --------------------------------------------------
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        items = check_texts(texts)
+        if not items:
+            return []
+        keys = [text_key(text) for text in items]
+        unique: dict[bytes, str] = dict(zip(keys, items, strict=True))
+        with self._lock:
+            found = self._lookup(list(unique))
+        missing = [key for key in unique if key not in found]
+        with self._lock:
+            self.hits += len(unique) - len(missing)
+            self.misses += len(missing)
+        if missing:
+            vectors = self.inner.embed_documents([unique[key] for key in missing])
+            if len(vectors) != len(missing):
+                raise EmbeddingError(
+                    f"{type(self.inner).__name__} returned {len(vectors)} vectors for "
+                    f"{len(missing)} texts"
+                )
+            fresh = {
+                key: np.asarray(vector, dtype="<f4")
+                for key, vector in zip(missing, vectors, strict=True)
+            }
+            with self._lock:
+                self._store(fresh.items())
+            found.update(fresh)
+        return [found[key].tolist() for key in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return await self.inner.aembed_query(text)
+
+    # --- storage ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """How many vectors of this model id the cache holds."""
+        with self._lock:
+            row = (
+                self._db()
+                .execute("SELECT COUNT(*) FROM embeddings WHERE model_id = ?", (self.model_id,))
+                .fetchone()
+            )
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the database connection (a later call opens it again)."""
+        with self._lock:
+            if self._conn is not None and self._conn_pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> CachedEmbeddings:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _db(self) -> sqlite3.Connection:
+        # A connection must not cross a fork: a child process opens its own.
+        if self._conn is None or self._conn_pid != os.getpid():
+            self._conn = self._connect()
+            self._conn_pid = os.getpid()
+        return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,  # guarded by self._lock
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise EmbeddingError(
+                f"cannot open the embeddings cache {self.path}: {exc}; if the file is "
+                "damaged or not a SQLite database, delete it (it is only a cache)"
+            ) from exc
+        return conn
+
+    def _lookup(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        found: dict[bytes, np.ndarray] = {}
+        try:
+            conn = self._db()
+            for chunk in _chunks(keys, _LOOKUP_CHUNK):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT text_sha256, dim, vector FROM embeddings "
+                    f"WHERE model_id = ? AND text_sha256 IN ({marks})",
+                    (self.model_id, *chunk),
+                ).fetchall()
+                for key, dim, blob in rows:
+                    vector = np.frombuffer(blob, dtype="<f4")
+                    if vector.shape[0] == dim:  # a damaged row is simply a miss
+                        found[bytes(key)] = vector
+        except sqlite3.Error as exc:
+            raise EmbeddingError(
+                f"cannot read the embeddings cache {self.path}: {exc}; if it is damaged, "
+                "delete it (it is only a cache)"
+            ) from exc
+        return found
+
+    def _store(self, rows: Iterable[tuple[bytes, np.ndarray]]) -> None:
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO embeddings (model_id, text_sha256, dim, vector) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(self.model_id, key, int(v.shape[0]), v.tobytes()) for key, v in rows],
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise EmbeddingError(
+                f"cannot write to the embeddings cache {self.path}: {exc}; check the disk "
+                "and permissions, or delete the file (it is only a cache)"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"CachedEmbeddings({self.inner!r}, path={str(self.path)!r})"

