@@ -143,5 +143,6 @@ class HybridRetriever(BaseRetriever):
                 "start": chunk.start,
                 "end": chunk.end,
                 "spans": [list(s) for s in chunk.spans],
+                "lead": chunk.metadata.get("lead", ""),
             },
         )

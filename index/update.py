@@ -33,7 +33,7 @@ from ragchat.errors import DocumentError, IndexNotFoundError, IndexStoreError, M
 from ragchat.settings import Settings
 
 # Bump when cleaning or splitting changes what chunks a document gives.
-INGEST_VERSION = 1
+INGEST_VERSION = 2
 
 
 class UnknownDocumentError(IndexStoreError):
@@ -68,6 +68,8 @@ def chunking_hash(settings: Settings) -> str:
 
 def embed_text(chunk: Chunk, with_heading: bool) -> str:
     """What the index sees of a chunk (dense and keyword): its nearest heading, then its text."""
+    if with_heading and chunk.kind == "outline" and chunk.metadata.get("lead"):
+        return f"{chunk.metadata['lead']}\n{chunk.text}"
     if with_heading and chunk.kind == "body" and chunk.heading_path:
         return f"{chunk.heading_path[-1]}\n{chunk.text}"
     return chunk.text

@@ -84,3 +84,14 @@ def reconstruct(original: str, spans: tuple[tuple[int, int], ...] | list) -> str
 
     normalised = normalize_text(original)
     return "".join(normalised[s:e] for s, e in spans)
+
+
+def original_offset(spans: tuple[tuple[int, int], ...] | list, index: int) -> int:
+    """The original offset of character ``index`` of a text made of ``spans``
+    (one text character per original character, as chunks are)."""
+    pos = 0
+    for s, e in spans:
+        if index < pos + (e - s):
+            return s + (index - pos)
+        pos += e - s
+    raise IndexError(f"index {index} is past the end of the spans")

@@ -157,6 +157,19 @@ def _outline_sections(blocks: list[Block]) -> list[list[Block]]:
     return [group for group in groups.values() if len(group) >= 2]
 
 
+def _lead_sentence(blocks: list[Block], first_heading: Block) -> str:
+    """The last sentence of body text before a list of headings, which introduces it
+    (``主要做了以下5个方面工作。``); indexed with the outline, not part of its text."""
+    index = next(i for i, b in enumerate(blocks) if b is first_heading)
+    for block in reversed(blocks[:index]):
+        if block.kind == "body":
+            spans = sentence_spans(block.text)
+            return block.text[spans[-1][0]:spans[-1][1]] if spans else ""
+        if block.kind == "heading" and block.level < first_heading.level:
+            return ""
+    return ""
+
+
 def split_blocks(
     blocks: list[Block],
     original: str,
@@ -174,12 +187,16 @@ def split_blocks(
         for run in _pack(section, _units(section.paras, counter, cfg.chunk_tokens), counter, cfg):
             pieces.append((kind, path, section.render(run)))
     outline_cfg = cfg.model_copy(update={"chunk_tokens": cfg.outline_tokens, "overlap_tokens": 0, "min_chunk_tokens": cfg.outline_tokens})
+    leads: dict[int, str] = {}
     for group in _outline_sections(blocks):
         # Each heading is its own paragraph, so the outline lists one per line.
         section = _Section([block_text(b) for b in group], original)
         units = _units(section.paras, counter, cfg.outline_tokens)
+        lead = _lead_sentence(blocks, group[0])
         for run in _pack(section, units, counter, outline_cfg):
-            pieces.append(("outline", group[0].heading_path, section.render(run)))
+            mt = section.render(run)
+            leads[mt.start] = lead
+            pieces.append(("outline", group[0].heading_path, mt))
     pieces.sort(key=lambda piece: (piece[2].start, piece[0] != "outline"))
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
@@ -199,6 +216,7 @@ def split_blocks(
                 spans=mt.spans(),
                 n_tokens=counter.count(mt.text),
                 seq=len(chunks),
+                metadata={"lead": leads[mt.start]} if kind == "outline" and leads.get(mt.start) else {},
             )
         )
     return chunks

@@ -99,3 +99,30 @@ class ModelMismatchError(IndexStoreError):
 
 class IndexLockedError(IndexStoreError):
     """Another process is changing the index."""
+
+
+# --- chat -------------------------------------------------------------------
+
+
+class ChatError(RagchatError):
+    """Base class of errors on the answer path."""
+
+
+class EmptyQuestionError(ChatError):
+    """The question is empty or only whitespace."""
+
+
+class LLMError(ChatError):
+    """The LLM endpoint failed; the extractive answer can be offered instead."""
+
+
+class LLMUnavailableError(LLMError):
+    """The endpoint cannot be reached (refused, unknown host, closed mid-answer)."""
+
+
+class LLMTimeoutError(LLMError):
+    """The endpoint did not answer within the timeout."""
+
+
+class LLMBadResponseError(LLMError):
+    """The endpoint answered with something that is not a chat completion."""

@@ -194,6 +194,28 @@ class RetrievalSettings(_Section):
         return value
 
 
+class LLMSettings(_Section):
+    """An OpenAI-compatible chat endpoint (llama.cpp server, vLLM, Ollama, a hosted API).
+
+    Off by default: with no `base_url` the extractive answerer answers, offline.
+    """
+
+    base_url: str = Field(default="", description="The endpoint, e.g. http://127.0.0.1:8080/v1. Empty: no LLM.")
+    model: str = Field(default="", description="The model name the endpoint expects.")
+    api_key_env: str = Field(
+        default="RAGCHAT_LLM_API_KEY",
+        description="The environment variable that holds the API key (never stored in settings).",
+    )
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(default=384, ge=1, le=32768, description="Longest answer, in tokens.")
+    timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for the endpoint (connect, and between streamed tokens)."
+    )
+    context_window: int = Field(
+        default=4096, ge=256, description="The model's context window in tokens; the prompt is fitted into it."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of ragchat."""
 
@@ -218,6 +240,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="See [embedding].")
     index: IndexSettings = Field(default_factory=IndexSettings, description="See [index].")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="See [retrieval].")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
 
     @field_validator("home")
     @classmethod

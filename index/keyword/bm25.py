@@ -236,6 +236,28 @@ class KeywordIndex:
     def vocab_size(self) -> int:
         return len(self._vocab_list)
 
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` occurs in any indexed chunk."""
+        return token in self._vocab
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of ``token``, ``log(1 + N / df)``; a token the
+        index has never seen gets the weight of one seen in half a chunk."""
+        df = self._document_frequencies()
+        i = self._vocab.get(token)
+        n = max(len(self._chunk_ids), 1)
+        return float(np.log1p(n / (df[i] if i is not None and df[i] else 0.5)))
+
+    def _document_frequencies(self) -> np.ndarray:
+        cached = self.__dict__.get("_df")
+        if cached is None:
+            df = np.zeros(len(self._vocab_list), dtype=np.int64)
+            for i in range(len(self._chunk_ids)):
+                ids = np.unique(self._flat[self._offsets[i] : self._offsets[i + 1]])
+                df[ids] += 1
+            self.__dict__["_df"] = cached = df
+        return cached
+
     def query_terms(self, query: str) -> list[str]:
         """The distinct query tokens that occur in the index, in query order."""
         return [token for token in dict.fromkeys(self.tokenizer.tokenize(query)) if token in self._vocab]

@@ -51,8 +51,10 @@ def settings_from(ctx: click.Context) -> Settings:
 
 
 def _register() -> None:
-    from ragchat.cli import config_cmd, index_cmd, ingest_cmd
+    from ragchat.cli import ask_cmd, config_cmd, index_cmd, ingest_cmd
 
+    cli.add_command(ask_cmd.ask)
+    cli.add_command(ask_cmd.chat)
     cli.add_command(ingest_cmd.ingest)
     cli.add_command(index_cmd.index)
     cli.add_command(config_cmd.config)

@@ -1,0 +1,201 @@
+"""The default answerer: picks the sentences that answer, cites each one. No model.
+
+Each candidate is a sentence of a retrieved passage (an outline passage counts
+as one list). It is scored by the question's terms it contains, weighted by
+IDF; by numbers, with a bonus when a number carries the unit the question
+asks for (``多少所`` → ``7所``); by the passage's retrieval rank; and, when the
+terms say little (English questions), by embedding similarity. A long
+sentence is trimmed to the clauses that hold the match. The answer is one to
+three of them, duplicates from overlapping chunks dropped, each followed by
+its ``[n]``; every sentence is a verbatim span of its passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from chat.text import asks_for_figure, numbers
+from chat.types import Passage
+from ingest.sentences import clause_spans, sentence_spans
+
+LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
+_UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
+_PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
+LONG_SENTENCE = 60
+SECOND_SENTENCE_RATIO = 0.8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    start: int  # character range in the passage text
+    end: int
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit the question asks for: ``多少所`` → ``所``; growth questions → ``%``."""
+    match = _UNIT_ASKED.search(question)
+    if match:
+        return match.group(2)
+    if _PERCENT_ASKED.search(question):
+        return "%"
+    return None
+
+
+class ExtractiveAnswerer:
+    """Selects and cites sentences from the passages.
+
+    ``tokenize`` and ``idf`` come from the keyword index, so the answerer and
+    retrieval agree on what a term is; ``embed`` (texts → unit vectors) is used
+    only when the question's terms match weakly.
+    """
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        tokenize: Callable[[str], list[str]],
+        idf: Callable[[str], float],
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+        max_sentences: int = 2,
+    ) -> None:
+        self.tokenize = tokenize
+        self.idf = idf
+        self.embed = embed
+        self.max_sentences = max_sentences
+        self._terms = lru_cache(maxsize=8192)(lambda text: frozenset(self.tokenize(text)))
+
+    # --- scoring ---------------------------------------------------------------
+
+    def _candidates(self, question: str, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
+        found = []
+        listing = bool(LIST_QUESTION.search(question))
+        for p in passages:
+            if p.kind == "outline":
+                if listing:
+                    found.append((p, 0, len(p.text)))
+                continue
+            found += [(p, s, e) for s, e in sentence_spans(p.text)]
+        return found
+
+    def term_weights(self, question: str) -> dict[str, float]:
+        return {t: self.idf(t) for t in self._terms(question)}
+
+    def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[Candidate]:
+        weights = self.term_weights(question)
+        total = sum(weights.values()) or 1.0
+        figure = asks_for_figure(question)
+        unit = asked_unit(question)
+        raw = self._candidates(question, passages)
+        scored: list[tuple[float, tuple[Passage, int, int]]] = []
+        for passage, s, e in raw:
+            text = passage.text[s:e]
+            context = passage.lead if passage.kind == "outline" else (passage.heading[-1] if passage.heading else "")
+            terms = self._terms(text) | self._terms(context)
+            score = sum(w for t, w in weights.items() if t in terms) / total
+            if figure:
+                nums = numbers(text)
+                if nums:
+                    score += 0.15
+                    if unit and any(n.endswith(unit) for n in nums):
+                        score += 0.25
+            if passage.kind == "outline":
+                score += 0.5  # asked for a list and this is the list
+            score += 0.1 / passage.n  # retrieval rank as a prior
+            scored.append((score, (passage, s, e)))
+        if self.embed is not None and qvec is not None and scored:
+            best_terms = max(sc for sc, _ in scored)
+            if best_terms < 0.45:  # terms say little (an English or paraphrased question)
+                texts = [p.text[s:e] for _, (p, s, e) in scored]
+                sims = np.asarray(self.embed(texts)) @ qvec
+                scored = [(sc + 2.0 * (float(sim) - 0.75), c) for (sc, c), sim in zip(scored, sims)]
+        ranked = sorted(scored, key=lambda item: -item[0])
+        return [Candidate(p, s, e, sc) for sc, (p, s, e) in ranked]
+
+    # --- trimming and composing ---------------------------------------------------
+
+    def trim(self, question: str, cand: Candidate) -> Candidate:
+        """A long sentence cut to the fewest consecutive clauses holding the match."""
+        text = cand.text
+        if len(text) <= LONG_SENTENCE or cand.passage.kind == "outline":
+            return cand
+        weights = self.term_weights(question)
+        unit = asked_unit(question)
+        clauses = clause_spans(text)
+        if len(clauses) < 2:
+            return cand
+
+        def value(s: int, e: int) -> float:
+            piece = text[s:e]
+            v = sum(w for t, w in weights.items() if t in self._terms(piece))
+            if unit and any(n.endswith(unit) for n in numbers(piece)):
+                v += max(weights.values(), default=1.0)
+            return v
+
+        full = value(0, len(text))
+        best = (len(text), 0, len(text))
+        for i in range(len(clauses)):
+            for j in range(i, min(i + 3, len(clauses))):
+                s, e = clauses[i][0], clauses[j][1]
+                if value(s, e) >= full * 0.999 and e - s < best[0]:
+                    best = (e - s, s, e)
+        _, s, e = best
+        while e > s and text[e - 1] in "，,、；;：:":
+            e -= 1
+        return Candidate(cand.passage, cand.start + s, cand.start + e, cand.score)
+
+    @staticmethod
+    def _duplicate(a: str, b: str) -> bool:
+        short, long_ = sorted((a, b), key=len)
+        return short in long_
+
+    def select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[Candidate]:
+        ranked = self.score(question, passages, qvec)
+        if not ranked:
+            return []
+        chosen = [self.trim(question, ranked[0])]
+        limit = 3 if LIST_QUESTION.search(question) else self.max_sentences
+        covered = self._terms(chosen[0].text)
+        for cand in ranked[1:]:
+            if len(chosen) >= limit or cand.score < ranked[0].score * SECOND_SENTENCE_RATIO:
+                break
+            cand = self.trim(question, cand)
+            if any(self._duplicate(cand.text, c.text) for c in chosen):
+                continue
+            new_terms = (self._terms(cand.text) - covered) & set(self.term_weights(question))
+            if not new_terms:
+                continue
+            chosen.append(cand)
+            covered |= self._terms(cand.text)
+        return chosen
+
+    def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:
+        parts = []
+        if lang == "en" and chosen and asks_for_figure(question):
+            nums = numbers(chosen[0].text)
+            if nums:
+                parts.append(f"The report gives {nums[0]}. [{chosen[0].passage.n}]\n")
+        for cand in chosen:
+            n = cand.passage.n
+            if cand.passage.kind == "outline":  # a list: every item cited
+                items = [line.strip() for line in cand.text.splitlines() if line.strip()]
+                parts.append("；".join(f"{item}[{n}]" for item in items) + "。")
+                continue
+            text = cand.text.strip()
+            if not text.endswith(("。", "！", "？", "；", ".", "!", "?", "”")):
+                text += "。"
+            parts.append(f"{text}[{n}]")
+        return "".join(parts)
+
+    def answer(self, question: str, passages: list[Passage], lang: str, qvec: np.ndarray | None = None) -> str:
+        return self.compose(question, self.select(question, passages, qvec), lang)

@@ -1,0 +1,56 @@
+"""Small text helpers of the answer path: language, numbers with units, sentences."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ingest.charclass import is_cjk
+
+# A number with its magnitude and unit, as written in Chinese reports:
+# 131.7万头, 5.3%, 160.53亿元, 12000余人, 2023年8月3日, 7所, 4+3.
+UNITS = (
+    "万亿元|亿元|万元|元|万美元|美元|亿斤|万斤|斤|万吨|吨|公斤|万亩|亩|公里|千米|米|万人次|人次|万人|余人|人|"
+    "万头|头|万棒|棒|个|项|所|家|户|座|件|名|条|次|批|家|倍|年|月|日|号|天|小时|周岁|%|％|‰"
+)
+NUMBER = re.compile(
+    r"(?<![\d.])(\d+(?:[.,]\d+)*)(?:\s*(万亿|亿|万|千|百))?\s*(余|多)?\s*(" + UNITS + r")?"
+)
+_ASK_FIGURE = re.compile(r"多少|几|多大|多高|多长|多久|比例|增速|增长了|how (many|much|large|long)|what (percent|share)|percentage", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def language(text: str) -> str:
+    """``zh`` when Chinese characters make up a fifth of the letters, else ``en``."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "zh"
+    cjk = sum(1 for ch in letters if is_cjk(ch))
+    return "zh" if cjk * 5 >= len(letters) else "en"
+
+
+def clean_question(text: str) -> str:
+    """NFC, control characters removed, whitespace collapsed. Emoji stay."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def numbers(text: str) -> list[str]:
+    """Numbers with their units, normalised (``131.7万头``, ``5.3%``)."""
+    text = unicodedata.normalize("NFKC", text)
+    found = []
+    for match in NUMBER.finditer(text):
+        value, magnitude, approx, unit = match.groups()
+        found.append(value.replace(",", "") + (magnitude or "") + (approx or "") + (unit or ""))
+    return found
+
+
+def bare(number: str) -> str:
+    """The value and magnitude of a number without its unit: ``131.7万头`` → ``131.7万``."""
+    match = re.match(r"[\d.]+(?:万亿|亿|万|千|百)?", number)
+    return match.group(0) if match else number
+
+
+def asks_for_figure(question: str) -> bool:
+    return bool(_ASK_FIGURE.search(question))

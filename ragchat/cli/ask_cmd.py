@@ -1,0 +1,124 @@
+"""``ragchat ask`` and ``ragchat chat``: answers with their cited passages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ragchat.cli.index_cmd import index_dir_option
+from ragchat.cli.main import settings_from
+
+answerer_option = click.option(
+    "--answerer",
+    type=click.Choice(["extractive", "llm"]),
+    default=None,
+    help="extractive (default; no model) or llm (the endpoint in [llm] settings).",
+)
+k_option = click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve.")
+
+
+def _service(ctx: click.Context, index_dir: Path | None):
+    from chat.service import AnswerService
+
+    settings = settings_from(ctx)
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
+    return AnswerService.from_settings(settings, progress=True)
+
+
+def _print_answer(answer) -> None:
+    if answer.refused:
+        click.secho(answer.text, fg="yellow")
+        if answer.refusal_reason:
+            click.secho(f"({answer.refusal_reason})", dim=True)
+    for warning in answer.checks.warnings + answer.notes:
+        click.secho(f"warning: {warning}", fg="red", err=True)
+    if not answer.citations:
+        return
+    click.echo("\nsources:")
+    for c in answer.citations:
+        heading = " > ".join(c.heading)
+        click.echo(f"[{c.n}] {Path(c.source).name}  {heading}")
+        click.echo(f"    “{c.quote}”  (characters {c.start}–{c.end})")
+
+
+def _stream(service, question, history, answerer, k):
+    """Print the answer as it arrives; on an LLM failure print the extractive answer."""
+    from chat.types import Answer
+    from ragchat.errors import LLMError
+
+    try:
+        for piece in service.stream(question, history, answerer=answerer, k=k):
+            if isinstance(piece, Answer):
+                click.echo()
+                return piece
+            if not _refusal_piece(service, piece):
+                click.echo(piece, nl=False)
+    except LLMError as exc:
+        click.echo()
+        click.secho(f"warning: the LLM endpoint failed ({exc}); the extractive answer follows", fg="red", err=True)
+        answer = service.answer(question, history, answerer="extractive", k=k)
+        if not answer.refused:
+            click.echo(answer.text)
+        return answer
+
+
+def _refusal_piece(service, piece: str) -> bool:
+    from prompts import refusal
+
+    return piece in (refusal("zh"), refusal("en"))
+
+
+@click.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@answerer_option
+@k_option
+@index_dir_option
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, answerer: str | None, k: int | None,
+        index_dir: Path | None) -> None:
+    """Answer QUESTION from the index, with the cited passages."""
+    service = _service(ctx, index_dir)
+    if as_json:
+        answer = service.answer(question, answerer=answerer, k=k)
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    answer = _stream(service, question, [], answerer, k)
+    _print_answer(answer)
+
+
+@click.command()
+@answerer_option
+@k_option
+@index_dir_option
+@click.pass_context
+def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Path | None) -> None:
+    """An interactive session; follow-up questions use the history. Empty line or Ctrl-D ends it."""
+    from ragchat.errors import ChatError
+
+    service = _service(ctx, index_dir)
+    history: list[tuple[str, str]] = []
+    click.echo("Ask about the documents (empty line or Ctrl-D to quit, /clear to forget the conversation).")
+    while True:
+        try:
+            question = click.prompt("?", prompt_suffix=" ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        if question.strip() == "/clear":
+            history.clear()
+            click.echo("(conversation cleared)")
+            continue
+        try:
+            answer = _stream(service, question, history, answerer, k)
+        except ChatError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            continue
+        _print_answer(answer)
+        history += [("user", question), ("assistant", answer.text)]
+    sys.exit(0)

@@ -1,0 +1,132 @@
+"""The answer path end to end on the bundled report, with the default extractive answerer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from chat.service import AnswerService
+from eval.textnorm import contains
+from ragchat.cli.main import cli
+from ragchat.errors import EmptyQuestionError, LLMError
+from ragchat.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("chat-home")
+
+
+@pytest.fixture(scope="module")
+def service(home) -> AnswerService:
+    return AnswerService.from_settings(load_settings(home=home))
+
+
+def test_a_figure_question_gets_the_sentence_with_the_figure(service, report_text):
+    answer = service.answer("规划建设了多少所社区食堂?")
+    assert not answer.refused
+    assert "7所社区食堂" in answer.text
+    assert answer.text.endswith("[1]") or "[" in answer.text
+    assert len(answer.text) < 120  # a sentence, not the paragraph
+    assert answer.checks.citation_coverage == 1.0 and answer.checks.numeric_faithful
+    citation = answer.citations[0]
+    assert "7所社区食堂" in citation.quote
+    assert report_text[citation.start:citation.end].replace(",", "，") == citation.quote
+
+
+def test_every_answer_sentence_is_verbatim_from_its_passage(service):
+    for question in ["永林化工磷酸三乙酯项目年产多少?", "肉牛养殖量达到多少?", "上半年全市GDP增长多少?"]:
+        answer = service.answer(question)
+        assert answer.citations, question
+        for c in answer.citations:
+            passage = next(p for p in answer.passages if p.n == c.n)
+            assert c.quote in passage.text
+
+
+def test_a_section_question_lists_the_sections(service):
+    answer = service.answer("下半年全市工作分哪几个方面部署？")
+    for key in ["抓招商", "抓改革", "抓开放", "抓“三农”", "抓民生", "抓党建"]:
+        assert key in answer.text
+    assert answer.checks.citation_coverage == 1.0
+
+
+def test_a_question_the_report_does_not_answer_is_refused(service):
+    answer = service.answer("四平市的地铁线路有几条?")
+    assert answer.refused and answer.text == "文档中没有找到这个问题的答案。"
+    assert answer.citations == [] and answer.refusal_reason
+    assert answer.passages  # what was retrieved is still reported
+
+
+def test_a_follow_up_uses_the_history(service):
+    history = [("user", "下半年要推进哪些民生工程?"), ("assistant", "……")]
+    answer = service.answer("那生态方面呢?", history)
+    assert answer.standalone_question == "下半年生态方面"
+    assert any("擦亮生态底色" in p.text for p in answer.passages[:3])
+    assert "生态" in answer.text and not answer.refused
+
+
+def test_an_english_question_is_answered_from_chinese_passages(service):
+    answer = service.answer("How much did Siping's GDP grow in the first half of the year?")
+    assert answer.lang == "en"
+    assert not answer.refused and "5.3%" in answer.text
+    assert answer.text.startswith("The report gives")
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t  "])
+def test_an_empty_question_is_a_clear_error(service, question):
+    with pytest.raises(EmptyQuestionError, match="empty"):
+        service.answer(question)
+
+
+def test_a_huge_question_is_truncated_with_a_note(service):
+    answer = service.answer("肉牛养殖量达到多少？" + "请详细说明。" * 2000)
+    assert answer.checks.question_truncated
+    assert "truncated" in " ".join(answer.checks.warnings)
+    assert len(answer.question) < 1000
+
+
+def test_emoji_and_control_characters_are_handled(service):
+    answer = service.answer("肉牛🐄养殖量\x00达到多少?\x07")
+    assert "\x00" not in answer.question and "🐄" in answer.question
+    assert "131.7万头" in answer.text
+
+
+def test_asking_for_the_llm_without_one_is_a_clear_error(service):
+    with pytest.raises(LLMError, match="no LLM endpoint is configured"):
+        service.answer("GDP增长多少?", answerer="llm", fallback=False)
+
+
+def test_streaming_yields_text_then_the_answer(service):
+    pieces = list(service.stream("规划建设了多少所社区食堂?"))
+    final = pieces[-1]
+    assert "".join(pieces[:-1]) == final.text
+
+
+def test_timings_and_json_shape(service):
+    data = service.answer("肉牛养殖量达到多少?").to_dict()
+    assert {"answer", "refused", "citations", "retrieved", "checks", "timings_ms"} <= set(data)
+    assert {"n", "chunk_id", "source", "heading", "quote", "start", "end"} <= set(data["citations"][0])
+    assert {"retrieve", "answer", "total"} <= set(data["timings_ms"])
+    assert data["retrieved"][0]["rank"] == 1 and "score" in data["retrieved"][0]
+
+
+def test_cli_ask_json_and_text(home):
+    runner = CliRunner(env={"RAGCHAT_HOME": str(home)})
+    result = runner.invoke(cli, ["ask", "肉牛养殖量达到多少?", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    assert contains(data["answer"], "131.7万头")
+    text = runner.invoke(cli, ["ask", "肉牛养殖量达到多少?"])
+    assert "sources:" in text.output and "[1] siping-plenary-2023-08.txt" in text.output
+    empty = runner.invoke(cli, ["ask", "  "])
+    assert empty.exit_code == 1 and "error: the question is empty" in empty.output
+
+
+def test_cli_chat_keeps_history(home):
+    runner = CliRunner(env={"RAGCHAT_HOME": str(home)})
+    result = runner.invoke(cli, ["chat"], input="下半年要推进哪些民生工程?\n那生态方面呢?\n\n")
+    assert result.exit_code == 0, result.output
+    second = result.output.split("? 那生态方面呢?")[1]
+    assert "擦亮生态底色" in second or "秸秆" in second
