@@ -143,6 +143,8 @@ class ExtractiveAnswerer:
             return v
 
         full = value(0, len(text))
+        if full <= 0:  # nothing to aim at (an English question): keep the sentence
+            return cand
         best = (len(text), 0, len(text))
         for i in range(len(clauses)):
             for j in range(i, min(i + 3, len(clauses))):
@@ -150,6 +152,8 @@ class ExtractiveAnswerer:
                 if value(s, e) >= full * 0.999 and e - s < best[0]:
                     best = (e - s, s, e)
         _, s, e = best
+        if text[s:e].rstrip().endswith(("：", ":")):  # "总体要求是：" — the answer follows the colon
+            e = len(text)
         while e > s and text[e - 1] in "，,、；;：:":
             e -= 1
         return Candidate(cand.passage, cand.start + s, cand.start + e, cand.score)
@@ -188,7 +192,7 @@ class ExtractiveAnswerer:
         for cand in chosen:
             n = cand.passage.n
             if cand.passage.kind == "outline":  # a list: every item cited
-                items = [line.strip() for line in cand.text.splitlines() if line.strip()]
+                items = [line.strip().rstrip("。；;") for line in cand.text.splitlines() if line.strip()]
                 parts.append("；".join(f"{item}[{n}]" for item in items) + "。")
                 continue
             text = cand.text.strip()

@@ -157,6 +157,29 @@ def _outline_sections(blocks: list[Block]) -> list[list[Block]]:
     return [group for group in groups.values() if len(group) >= 2]
 
 
+LEAD_SENTENCE_CHARS = 14
+
+
+def _lead_sentence_lists(blocks: list[Block]) -> list[tuple[tuple[str, ...], str, list[MappedText]]]:
+    """Paragraphs of one section that each open with a short lead sentence
+    (``要强化政治建设引领力。``) list the section's points: they form an outline
+    too, introduced by the section's heading."""
+    groups: dict[tuple[str, ...], list[MappedText]] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    for block in blocks:
+        if block.kind != "body":
+            continue
+        counts[block.heading_path] = counts.get(block.heading_path, 0) + 1
+        spans = sentence_spans(block.text)
+        if spans and len(spans) > 1 and spans[0][1] - spans[0][0] <= LEAD_SENTENCE_CHARS:
+            groups.setdefault(block.heading_path, []).append(block_text(block)[spans[0][0] : spans[0][1]])
+    return [
+        (path, path[-1] if path else "", mts)
+        for path, mts in groups.items()
+        if len(mts) >= 2 and len(mts) == counts[path]
+    ]
+
+
 def _lead_sentence(blocks: list[Block], first_heading: Block) -> str:
     """The last sentence of body text before a list of headings, which introduces it
     (``主要做了以下5个方面工作。``); indexed with the outline, not part of its text."""
@@ -197,6 +220,13 @@ def split_blocks(
             mt = section.render(run)
             leads[mt.start] = lead
             pieces.append(("outline", group[0].heading_path, mt))
+    for path, lead, mts in _lead_sentence_lists(blocks):
+        section = _Section(mts, original)
+        units = _units(section.paras, counter, cfg.outline_tokens)
+        for run in _pack(section, units, counter, outline_cfg):
+            mt = section.render(run)
+            leads[mt.start] = lead
+            pieces.append(("outline", path, mt))
     pieces.sort(key=lambda piece: (piece[2].start, piece[0] != "outline"))
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
