@@ -21,13 +21,36 @@ import numpy as np
 
 from chat.text import asks_for_figure, numbers
 from chat.types import Passage
-from ingest.sentences import clause_spans, sentence_spans
+from ingest.sentences import sentence_spans
 
 LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
 _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 LONG_SENTENCE = 60
-SECOND_SENTENCE_RATIO = 0.8
+SECOND_SENTENCE_RATIO = 0.9
+SECOND_SENTENCE_NEW_WEIGHT = 0.25  # share of the question's weight a second sentence must add
+TRIM_MIN_SHARE = 0.5  # trim only a sentence that holds this share of the question's weight
+# How questions are asked, not what they are about: never a term to match or to miss.
+QUESTION_WORDS = frozenset(
+    """
+    包括 具体 具体有 哪几项 几项 几家 几个 几种 几位 几所 几条 几名 几次 哪几种 哪几 哪些 哪个 哪项 部分 方面 提到 提出
+    打算 地方 内容 什么 怎么 怎样 主要 分别 一共 总共 现在 目前 叫 叫做 称为 讲 讲了 涉及 有关 关于 情况 如何 为什么
+    是否 能否 是不是 有没有 请问 介绍 说说 报告 报道 文中 文章 这篇 其中 当中 相关 要求 采取 措施 举措 做法
+    """.split()
+)
+_CLAUSE_END = "，,；;：:"
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """Clause ranges for trimming: cut after ，；： only (a 、 list stays whole)."""
+    spans, start = [], 0
+    for i, ch in enumerate(text):
+        if ch in _CLAUSE_END:
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 @dataclass(frozen=True)
@@ -89,7 +112,8 @@ class ExtractiveAnswerer:
         return found
 
     def term_weights(self, question: str) -> dict[str, float]:
-        return {t: self.idf(t) for t in self._terms(question)}
+        """The question's terms with their IDF; question phrasing left out."""
+        return {t: self.idf(t) for t in self._terms(question) if t not in QUESTION_WORDS}
 
     def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[Candidate]:
         weights = self.term_weights(question)
@@ -131,7 +155,7 @@ class ExtractiveAnswerer:
             return cand
         weights = self.term_weights(question)
         unit = asked_unit(question)
-        clauses = clause_spans(text)
+        clauses = _clauses(text)
         if len(clauses) < 2:
             return cand
 
@@ -143,7 +167,7 @@ class ExtractiveAnswerer:
             return v
 
         full = value(0, len(text))
-        if full <= 0:  # nothing to aim at (an English question): keep the sentence
+        if full <= TRIM_MIN_SHARE * sum(weights.values()):  # a weak match: keep the whole sentence
             return cand
         best = (len(text), 0, len(text))
         for i in range(len(clauses)):
@@ -176,8 +200,9 @@ class ExtractiveAnswerer:
             cand = self.trim(question, cand)
             if any(self._duplicate(cand.text, c.text) for c in chosen):
                 continue
-            new_terms = (self._terms(cand.text) - covered) & set(self.term_weights(question))
-            if not new_terms:
+            weights = self.term_weights(question)
+            new_terms = (self._terms(cand.text) - covered) & set(weights)
+            if sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
                 continue
             chosen.append(cand)
             covered |= self._terms(cand.text)
