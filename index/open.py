@@ -18,9 +18,9 @@ def open_index(settings: Settings, embeddings: Embeddings, build_if_missing: boo
     """
     model_id = str(getattr(embeddings, "model_id", ""))
     try:
-        return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search)
+        return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)
     except IndexNotFoundError:
         if not build_if_missing:
             raise
     update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress)
-    return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search)
+    return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)

@@ -219,9 +219,12 @@ def check_model(manifest: dict[str, Any], model_id: str, dimension: int | None =
         )
 
 
-def load_snapshot(index_dir: Path, model_id: str | None = None, ef_search: int = 128) -> Snapshot:
+def load_snapshot(
+    index_dir: Path, model_id: str | None = None, ef_search: int = 128, cache_dir: Path | None = None
+) -> Snapshot:
     """Load and verify the live version.
 
+    ``cache_dir`` keeps jieba's parsed dictionary between processes.
     With ``model_id``, an index built by another embedding model raises
     :class:`ModelMismatchError`. Missing, truncated or altered files raise
     :class:`CorruptIndexError`, never an error from deep inside FAISS.
@@ -244,7 +247,7 @@ def load_snapshot(index_dir: Path, model_id: str | None = None, ef_search: int =
         raise CorruptIndexError(f"cannot read the chunk store in {folder}: {exc}") from None
     vector_index = VectorIndex.load(folder / "faiss.index", manifest["faiss"]["kind"], ef_search)
     try:
-        keyword = KeywordIndex.load(folder / "keyword")
+        keyword = KeywordIndex.load(folder / "keyword", cache_dir=cache_dir)
     except RagchatError as exc:
         raise CorruptIndexError(f"{exc}; run `ragchat index rebuild`") from None
     n = len(chunks)

@@ -247,7 +247,7 @@ def _build(
     index_cfg = settings.index
     vector_index = VectorIndex.build(vectors, index_cfg.hnsw_min_chunks, index_cfg.hnsw_m, index_cfg.hnsw_ef_search)
     pairs = [(c.id, embed_text(c, index_cfg.with_headings)) for c in chunks]
-    keyword = old.keyword.rebuild(pairs) if old is not None else KeywordIndex.build(pairs)
+    keyword = old.keyword.rebuild(pairs) if old is not None else KeywordIndex.build(pairs, cache_dir=settings.cache_dir)
     manifest = {
         "format": "ragchat-index/1",
         "built_at": now_iso(),
