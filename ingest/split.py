@@ -231,6 +231,8 @@ def split_blocks(
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for kind, path, mt in pieces:
+        if not any(ch.isalnum() for ch in mt.text):
+            continue  # punctuation alone: its vector would match every question
         occurrence = seen.get(mt.text, 0)
         seen[mt.text] = occurrence + 1
         chunks.append(
