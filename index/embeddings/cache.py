@@ -25,6 +25,7 @@ from langchain_core.embeddings import Embeddings
 from ragchat.errors import EmbeddingError
 
 from ._text import check_texts
+from .progress import progress_bar
 
 #: Host parameters per SELECT ... IN (...) (SQLite's old default limit is 999).
 _LOOKUP_CHUNK = 500
@@ -68,7 +69,9 @@ class CachedEmbeddings(Embeddings):
     needs it given, since vectors of different models must never mix.
     """
 
-    def __init__(self, inner: Embeddings, path: str | Path, *, model_id: str | None = None) -> None:
+    def __init__(
+        self, inner: Embeddings, path: str | Path, *, model_id: str | None = None, commit_every: int = 256
+    ) -> None:
         if model_id is None:
             model_id = getattr(inner, "model_id", None)
         if not isinstance(model_id, str) or not model_id:
@@ -77,6 +80,7 @@ class CachedEmbeddings(Embeddings):
                 "CachedEmbeddings so cached vectors of different models never mix"
             )
         self.inner = inner
+        self.commit_every = max(1, commit_every)
         self.path = Path(path)
         self.model_id = model_id
         self.hits = 0
@@ -111,20 +115,36 @@ class CachedEmbeddings(Embeddings):
             self.hits += len(unique) - len(missing)
             self.misses += len(missing)
         if missing:
-            vectors = self.inner.embed_documents([unique[key] for key in missing])
-            if len(vectors) != len(missing):
-                raise EmbeddingError(
-                    f"{type(self.inner).__name__} returned {len(vectors)} vectors for "
-                    f"{len(missing)} texts"
-                )
-            fresh = {
-                key: np.asarray(vector, dtype="<f4")
-                for key, vector in zip(missing, vectors, strict=True)
-            }
-            with self._lock:
-                self._store(fresh.items())
-            found.update(fresh)
+            found.update(self._embed_missing(missing, unique))
         return [found[key].tolist() for key in keys]
+
+    def _embed_missing(self, missing: list[bytes], unique: dict[bytes, str]) -> dict[bytes, np.ndarray]:
+        """Embed in slices of ``commit_every`` texts and store each slice at once, so an
+        interrupted reindex keeps the vectors it already paid for. One progress bar
+        covers all slices (the inner model's own bar is off meanwhile)."""
+        show = bool(getattr(self.inner, "progress", False))
+        if show:
+            self.inner.progress = False
+        fresh: dict[bytes, np.ndarray] = {}
+        try:
+            with progress_bar(len(missing), f"embedding ({self.model_id})", show) as bar:
+                for start in range(0, len(missing), self.commit_every):
+                    part = missing[start : start + self.commit_every]
+                    vectors = self.inner.embed_documents([unique[key] for key in part])
+                    if len(vectors) != len(part):
+                        raise EmbeddingError(
+                            f"{type(self.inner).__name__} returned {len(vectors)} vectors for "
+                            f"{len(part)} texts"
+                        )
+                    batch = {key: np.asarray(v, dtype="<f4") for key, v in zip(part, vectors, strict=True)}
+                    with self._lock:
+                        self._store(batch.items())
+                    fresh.update(batch)
+                    bar.update(len(part))
+        finally:
+            if show:
+                self.inner.progress = True
+        return fresh
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)

@@ -250,3 +250,28 @@ def test_two_processes_share_one_file(db: Path) -> None:
     inner = CountingEmbeddings()
     assert CachedEmbeddings(inner, db).embed_documents(sorted(texts))
     assert inner.calls == []
+
+
+def test_an_interrupted_embedding_keeps_the_slices_already_done(tmp_path):
+    """Vectors are stored a slice at a time: a failure halfway loses only the unfinished slice."""
+    from index.embeddings import CachedEmbeddings, E5Embeddings
+
+    class FailsOnThirdCall(E5Embeddings):
+        calls = 0
+
+        def embed_documents(self, texts):
+            type(self).calls += 1
+            if type(self).calls == 3:
+                raise KeyboardInterrupt
+            return super().embed_documents(texts)
+
+    path = tmp_path / "cache.sqlite"
+    texts = [f"第{i}条测试句子。" for i in range(10)]
+    cache = CachedEmbeddings(FailsOnThirdCall(), path, commit_every=4)
+    try:
+        cache.embed_documents(texts)
+    except KeyboardInterrupt:
+        pass
+    again = CachedEmbeddings(E5Embeddings(), path, model_id=cache.model_id)
+    again.embed_documents(texts)
+    assert (again.hits, again.misses) == (8, 2)
