@@ -164,7 +164,7 @@ class AnswerService:
         started = time.perf_counter()
         k = state["k"] or self.settings.retrieval.k
         qvec = self.retriever.query_vector(state["standalone"])
-        docs = self.retriever.search(state["standalone"], k=k)
+        docs = self.retriever.search(state["standalone"], k=k, qvec=qvec)
         focus = state["standalone"]
         if state["standalone"] != state["question"] and state["history"]:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.

@@ -84,7 +84,10 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Document]:
         return self.search(query, k=k, mode=mode)
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Document]:
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, qvec: np.ndarray | None = None
+    ) -> list[Document]:
+        """``qvec``: the query's vector when the caller has it already (it is not embedded twice)."""
         k = self.k if k is None else k
         mode = mode or self.mode
         if mode not in MODES:
@@ -93,9 +96,8 @@ class HybridRetriever(BaseRetriever):
             return []
         depth = max(self.candidates, k)
         dense: list[tuple[str, float]] = []
-        qvec = None
         if mode in ("dense", "hybrid"):
-            qvec = self.query_vector(query)
+            qvec = self.query_vector(query) if qvec is None else qvec
             dense = [(self.snapshot.chunks[row].id, score) for row, score in self.snapshot.vector_index.search(qvec, depth)]
         keyword: list[tuple[str, float]] = []
         if mode in ("keyword", "hybrid"):

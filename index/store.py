@@ -220,7 +220,7 @@ def check_model(manifest: dict[str, Any], model_id: str, dimension: int | None =
 
 
 def load_snapshot(
-    index_dir: Path, model_id: str | None = None, ef_search: int = 128, cache_dir: Path | None = None
+    index_dir: Path, model_id: str | None = None, ef_search: int = 512, cache_dir: Path | None = None
 ) -> Snapshot:
     """Load and verify the live version.
 

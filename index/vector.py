@@ -25,7 +25,7 @@ class VectorIndex:
         return int(self._index.d)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, hnsw_min: int, hnsw_m: int = 32, ef_search: int = 128) -> "VectorIndex":
+    def build(cls, vectors: np.ndarray, hnsw_min: int, hnsw_m: int = 32, ef_search: int = 512) -> "VectorIndex":
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -56,7 +56,7 @@ class VectorIndex:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path, kind: str, ef_search: int = 128) -> "VectorIndex":
+    def load(cls, path: Path, kind: str, ef_search: int = 512) -> "VectorIndex":
         import faiss
 
         try:

@@ -153,13 +153,15 @@ class IndexSettings(_Section):
         description="Index folder. Empty means `<home>/index`.",
     )
     hnsw_min_chunks: int = Field(
-        default=20000,
+        default=50000,
         ge=1,
         description="At or above this many chunks FAISS uses HNSW instead of an exact flat "
         "index (see docs/index.md for the measured crossover).",
     )
     hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree.")
-    hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    hnsw_ef_search: int = Field(
+        default=512, ge=8, description="HNSW search breadth (512: recall@10 0.94 at 50k vectors, docs/index.md)."
+    )
     with_headings: bool = Field(
         default=True,
         description="Index each chunk (dense and keyword) with its nearest heading in front, so "
