@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run` keeps its index and caches in this checkout unless RAGCHAT_HOME says otherwise.
+RAGCHAT_HOME ?= $(CURDIR)/.ragchat
+export RAGCHAT_HOME
+
 ## run: the main job on the bundled report (the index is built on first run)
 run: $(STAMP)
 	$(BIN)/ragchat ingest --out .ragchat/chunks.jsonl
