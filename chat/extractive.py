@@ -28,7 +28,8 @@ _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 LONG_SENTENCE = 60
 SECOND_SENTENCE_RATIO = 0.9
-SECOND_SENTENCE_NEW_WEIGHT = 0.25  # share of the question's weight a second sentence must add
+SECOND_SENTENCE_NEW_WEIGHT = 0.25
+FIRST_SENTENCE_ENOUGH = 0.8  # a first sentence holding this share of the question's weight answers alone  # share of the question's weight a second sentence must add
 TRIM_MIN_SHARE = 0.5  # trim only a sentence that holds this share of the question's weight
 # How questions are asked, not what they are about: never a term to match or to miss.
 QUESTION_WORDS = frozenset(
@@ -39,6 +40,13 @@ QUESTION_WORDS = frozenset(
     """.split()
 )
 _CLAUSE_END = "，,；;：:"
+
+
+def _context(passage: Passage) -> str:
+    """What frames a passage's sentences: an outline's lead sentence, else the nearest heading."""
+    if passage.kind == "outline":
+        return passage.lead
+    return passage.heading[-1] if passage.heading else ""
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -124,8 +132,7 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, tuple[Passage, int, int]]] = []
         for passage, s, e in raw:
             text = passage.text[s:e]
-            context = passage.lead if passage.kind == "outline" else (passage.heading[-1] if passage.heading else "")
-            terms = self._terms(text) | self._terms(context)
+            terms = self._terms(text) | self._terms(_context(passage))
             score = sum(w for t, w in weights.items() if t in terms) / total
             if figure:
                 nums = numbers(text)
@@ -193,14 +200,18 @@ class ExtractiveAnswerer:
             return []
         chosen = [self.trim(question, ranked[0])]
         limit = 3 if LIST_QUESTION.search(question) else self.max_sentences
-        covered = self._terms(chosen[0].text)
+        covered = self._terms(chosen[0].text) | self._terms(_context(chosen[0].passage))
+        weights = self.term_weights(question)
+        total = sum(weights.values()) or 1.0
+        if sum(w for t, w in weights.items() if t in covered) >= FIRST_SENTENCE_ENOUGH * total:
+            if not (asks_for_figure(question) and not numbers(chosen[0].text)):
+                return chosen  # the first sentence holds the question: one is the short answer
         for cand in ranked[1:]:
             if len(chosen) >= limit or cand.score < ranked[0].score * SECOND_SENTENCE_RATIO:
                 break
             cand = self.trim(question, cand)
             if any(self._duplicate(cand.text, c.text) for c in chosen):
                 continue
-            weights = self.term_weights(question)
             new_terms = (self._terms(cand.text) - covered) & set(weights)
             if sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
                 continue
