@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,11 @@ from ragchat.paths import bundled_report
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("RAGCHAT_"):
+            monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("ragchat-home")
     monkeypatch.setenv("RAGCHAT_HOME", str(home))
-    monkeypatch.delenv("RAGCHAT_CONFIG", raising=False)
-    for key in list(__import__("os").environ):
-        if key.startswith("RAGCHAT_") and key not in ("RAGCHAT_HOME",):
-            monkeypatch.delenv(key, raising=False)
     return home
 
 
