@@ -17,6 +17,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
             monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("ragchat-home")
     monkeypatch.setenv("RAGCHAT_HOME", str(home))
+    # A ./ragchat.toml in the checkout must not change what the tests see.
+    monkeypatch.setattr("ragchat.settings.DEFAULT_CONFIG_FILE", home / "ragchat.toml")
     return home
 
 
