@@ -17,8 +17,11 @@ def _isolated_home(tmp_path_factory, monkeypatch):
             monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("ragchat-home")
     monkeypatch.setenv("RAGCHAT_HOME", str(home))
-    # A ./ragchat.toml in the checkout must not change what the tests see.
-    monkeypatch.setattr("ragchat.settings.DEFAULT_CONFIG_FILE", home / "ragchat.toml")
+    # A ./ragchat.toml in the checkout must not change what the tests (or their
+    # subprocesses) see: point RAGCHAT_CONFIG at an empty file.
+    empty = home / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("RAGCHAT_CONFIG", str(empty))
     return home
 
 
