@@ -130,3 +130,39 @@ def test_cli_chat_keeps_history(home):
     assert result.exit_code == 0, result.output
     second = result.output.split("? 那生态方面呢?")[1]
     assert "擦亮生态底色" in second or "秸秆" in second
+
+
+def test_passages_that_do_not_fit_the_window_are_dropped_and_said(home):
+    settings = load_settings(home=home)
+    tight = settings.model_copy(update={"llm": settings.llm.model_copy(update={"context_window": 700, "max_tokens": 100})})
+    service = AnswerService(tight, *_parts(home))
+    answer = service.answer("肉牛养殖量达到多少?")
+    assert 0 < len(answer.passages) < settings.retrieval.k
+    assert answer.checks.passages_dropped == settings.retrieval.k - len(answer.passages)
+    assert "did not fit the context budget" in " ".join(answer.checks.warnings)
+
+
+def _parts(home):
+    from index.models import embeddings_from_settings
+    from index.open import open_index
+
+    settings = load_settings(home=home)
+    embeddings = embeddings_from_settings(settings)
+    return open_index(settings, embeddings), embeddings
+
+
+def test_refusal_thresholds_sit_inside_the_score_scale(service):
+    """A threshold outside its score's range would refuse every question, silently."""
+    from chat.refusal import RefusalPolicy
+
+    policy = RefusalPolicy()
+    assert 0 < policy.min_sentence < 1 and 0 < policy.max_unknown <= 1 and -1 < policy.en_min_dense < 1
+    answerable = ["规划建设了多少所社区食堂?", "肉牛养殖量达到多少?", "全会于哪天召开?", "上半年全市GDP增长多少?",
+                  "How much did GDP grow in the first half of the year?"]
+    for question in answerable:
+        answer = service.answer(question)
+        assert not answer.refused, question
+        assert all(-1.0 <= p.dense_score <= 1.0 for p in answer.passages)
+    # The English threshold is a cosine below what a relevant passage scores.
+    top = service.answer(answerable[-1]).passages[0].dense_score
+    assert policy.en_min_dense < top
