@@ -15,7 +15,7 @@ import sys
 
 from chat.service import AnswerService
 from eval.metrics import citation_precision, hit_at, key_fact_recall, mrr_at, percentile, relevant_ranks
-from eval.retrieval_bench import distractor_docs, shown_text
+from eval.retrieval_bench import distractor_docs
 from eval.sets import REPORT_DEV, EvalSet, load_jsonl
 from index.models import embeddings_from_settings
 from index.update import build_snapshot
@@ -24,14 +24,19 @@ from ragchat.paths import bundled_report
 from ragchat.settings import load_settings
 
 
+def _shown(passage) -> str:
+    """A passage as the user sees it: its section heading, then its text."""
+    return (passage.heading[-1] + "\n" if passage.heading else "") + passage.text
+
+
 def evaluate(service: AnswerService, dev: EvalSet, answerer: str = "extractive") -> tuple[dict, list[dict]]:
     rows = []
     for item in dev.items:
         answer = service.answer(item.question, answerer=answerer)
-        texts = [(p.heading[-1] + "\n" if p.heading else "") + p.text for p in answer.passages]
+        texts = [_shown(p) for p in answer.passages]
         ranks = relevant_ranks(texts, item.evidence) if item.answerable else []
         cited = [next(p for p in answer.passages if p.n == c.n) for c in answer.citations]
-        cited_texts = [(p.heading[-1] + "\n" if p.heading else "") + p.text for p in {p.n: p for p in cited}.values()]
+        cited_texts = [_shown(p) for p in {p.n: p for p in cited}.values()]
         rows.append({
             "id": item.id, "type": item.type, "lang": item.lang, "answerable": item.answerable,
             "question": item.question, "answer": answer.text, "refused": answer.refused,

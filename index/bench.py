@@ -22,14 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
 from eval.retrieval_bench import CMRC_DEV
 from eval.sets import REPORT_DEV, load_jsonl
 from ragchat.paths import bundled_report
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _child(args: list[str], home: Path) -> dict:
@@ -95,12 +91,7 @@ def step_query() -> dict:
             started = time.perf_counter()
             retriever.search(question, mode=mode)
             times.append((time.perf_counter() - started) * 1000)
-        result[mode] = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(_percentile(times, 0.95), 2)}
-    return result
-
-
-def step_update(path: str) -> dict:
-    result = step_build([path])
+        result[mode] = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(percentile(times, 0.95), 2)}
     return result
 
 
@@ -154,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0].startswith("step-"):
         step, rest = argv[0], argv[1:]
         out = {"step-build": lambda: step_build(rest), "step-query": step_query,
-               "step-update": lambda: step_update(rest[0])}[step]()
+               "step-update": lambda: step_build(rest[:1])}[step]()
         print(json.dumps(out))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
