@@ -28,7 +28,7 @@ from ingest.types import LoadedDocument
 from ragchat.paths import bundled_report
 from ragchat.settings import Settings, load_settings
 
-CMRC_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018" / "squad-style-data_cmrc2018_dev.json"
+CMRC_DEV = Path(__file__).resolve().parent / "data" / "cmrc2018" / "squad-style-data_cmrc2018_dev.json"
 BUDGET_TOKENS = 400
 
 # (label, mode, dense_weight, keyword_weight, rrf_k, caption_weight)
