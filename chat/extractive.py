@@ -19,14 +19,20 @@ from typing import Callable
 
 import numpy as np
 
+from chat.frame import frame_of, unmet
 from chat.text import asks_for_figure, numbers
 from chat.types import Passage
 from ingest.sentences import sentence_spans
 
 LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
+ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:部分|个方面|方面|大项|项)")
+# Asks for several items of one kind: 哪几种“力”, 哪“三色”.
+ITEMS_QUESTION = re.compile(r"哪几|哪些|哪[“\"]?[一二三四五六七八九十两]")
 _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
+FRAME_PENALTY = 0.5
 LONG_SENTENCE = 60
+LIST_SENTENCES = 4
 SECOND_SENTENCE_RATIO = 0.9
 SECOND_SENTENCE_NEW_WEIGHT = 0.25
 FIRST_SENTENCE_ENOUGH = 0.8  # a first sentence holding this share of the question's weight answers alone  # share of the question's weight a second sentence must add
@@ -59,6 +65,11 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text)))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _parallel(a: str, b: str) -> bool:
+    """Items of one list written alike: ``要强化政治建设引领力。`` and ``要强化干部队伍凝聚力。``."""
+    return len(a) <= 40 and len(b) <= 40 and a[:3] == b[:3]
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ class ExtractiveAnswerer:
 
     def _candidates(self, question: str, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
         found = []
-        listing = bool(LIST_QUESTION.search(question))
+        listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
         for p in passages:
             if p.kind == "outline":
                 if listing:
@@ -119,20 +130,37 @@ class ExtractiveAnswerer:
             found += [(p, s, e) for s, e in sentence_spans(p.text)]
         return found
 
+    def terms_with(self, aliases: dict[str, frozenset[str]] | None) -> Callable[[str], frozenset]:
+        """The terms of a text, plus each question word whose alias the text holds (牛 for 肉牛)."""
+        if not aliases:
+            return self._terms
+
+        def terms(text: str) -> frozenset:
+            found = self._terms(text)
+            return found | {t for t, alias in aliases.items() if alias & found}
+
+        return terms
+
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's terms with their IDF; question phrasing left out."""
         return {t: self.idf(t) for t in self._terms(question) if t not in QUESTION_WORDS}
 
-    def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[Candidate]:
+    def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+              aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
+        terms_of = self.terms_with(aliases)
         weights = self.term_weights(question)
         total = sum(weights.values()) or 1.0
         figure = asks_for_figure(question)
         unit = asked_unit(question)
+        frame = frame_of(question)
+        sections = bool(LIST_QUESTION.search(question))
+        match = ORDINAL.search(question)
+        ordinal = match.group(1) if match else ""
         raw = self._candidates(question, passages)
         scored: list[tuple[float, tuple[Passage, int, int]]] = []
         for passage, s, e in raw:
             text = passage.text[s:e]
-            terms = self._terms(text) | self._terms(_context(passage))
+            terms = terms_of(text) | terms_of(_context(passage))
             score = sum(w for t, w in weights.items() if t in terms) / total
             if figure:
                 nums = numbers(text)
@@ -140,8 +168,12 @@ class ExtractiveAnswerer:
                     score += 0.15
                     if unit and any(n.endswith(unit) for n in nums):
                         score += 0.25
-            if passage.kind == "outline":
-                score += 0.5  # asked for a list and this is the list
+            if not frame.empty and unmet(frame, text, _context(passage)):
+                score -= FRAME_PENALTY  # does not give the kind of answer asked for
+            if passage.kind == "outline" and sections:
+                score += 0.5  # asked for the sections and this is their list
+            if ordinal and any(h.startswith(ordinal + "、") for h in passage.heading):
+                score += 0.5  # 第四部分 → the passages under 四、
             score += 0.1 / passage.n  # retrieval rank as a prior
             scored.append((score, (passage, s, e)))
         if self.embed is not None and qvec is not None and scored:
@@ -155,20 +187,21 @@ class ExtractiveAnswerer:
 
     # --- trimming and composing ---------------------------------------------------
 
-    def trim(self, question: str, cand: Candidate) -> Candidate:
+    def trim(self, question: str, cand: Candidate, aliases: dict[str, frozenset[str]] | None = None) -> Candidate:
         """A long sentence cut to the fewest consecutive clauses holding the match."""
         text = cand.text
         if len(text) <= LONG_SENTENCE or cand.passage.kind == "outline":
             return cand
         weights = self.term_weights(question)
         unit = asked_unit(question)
+        terms_of = self.terms_with(aliases)
         clauses = _clauses(text)
         if len(clauses) < 2:
             return cand
 
         def value(s: int, e: int) -> float:
             piece = text[s:e]
-            v = sum(w for t, w in weights.items() if t in self._terms(piece))
+            v = sum(w for t, w in weights.items() if t in terms_of(piece))
             if unit and any(n.endswith(unit) for n in numbers(piece)):
                 v += max(weights.values(), default=1.0)
             return v
@@ -194,13 +227,16 @@ class ExtractiveAnswerer:
         short, long_ = sorted((a, b), key=len)
         return short in long_
 
-    def select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None) -> list[Candidate]:
-        ranked = self.score(question, passages, qvec)
+    def select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+               aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
+        ranked = self.score(question, passages, qvec, aliases)
+        terms_of = self.terms_with(aliases)
         if not ranked:
             return []
-        chosen = [self.trim(question, ranked[0])]
-        limit = 3 if LIST_QUESTION.search(question) else self.max_sentences
-        covered = self._terms(chosen[0].text) | self._terms(_context(chosen[0].passage))
+        chosen = [self.trim(question, ranked[0], aliases)]
+        listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
+        limit = LIST_SENTENCES if listing else self.max_sentences
+        covered = terms_of(chosen[0].text) | terms_of(_context(chosen[0].passage))
         weights = self.term_weights(question)
         total = sum(weights.values()) or 1.0
         if sum(w for t, w in weights.items() if t in covered) >= FIRST_SENTENCE_ENOUGH * total:
@@ -209,14 +245,15 @@ class ExtractiveAnswerer:
         for cand in ranked[1:]:
             if len(chosen) >= limit or cand.score < ranked[0].score * SECOND_SENTENCE_RATIO:
                 break
-            cand = self.trim(question, cand)
+            cand = self.trim(question, cand, aliases)
             if any(self._duplicate(cand.text, c.text) for c in chosen):
                 continue
-            new_terms = (self._terms(cand.text) - covered) & set(weights)
-            if sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
+            new_terms = (terms_of(cand.text) - covered) & set(weights)
+            parallel = listing and cand.passage.n == chosen[0].passage.n and _parallel(cand.text, chosen[0].text)
+            if not parallel and sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
                 continue
             chosen.append(cand)
-            covered |= self._terms(cand.text)
+            covered |= terms_of(cand.text)
         return chosen
 
     def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:
@@ -237,5 +274,6 @@ class ExtractiveAnswerer:
             parts.append(f"{text}[{n}]")
         return "".join(parts)
 
-    def answer(self, question: str, passages: list[Passage], lang: str, qvec: np.ndarray | None = None) -> str:
-        return self.compose(question, self.select(question, passages, qvec), lang)
+    def answer(self, question: str, passages: list[Passage], lang: str, qvec: np.ndarray | None = None,
+               aliases: dict[str, frozenset[str]] | None = None) -> str:
+        return self.compose(question, self.select(question, passages, qvec, aliases), lang)

@@ -11,6 +11,10 @@ Signals, calibrated on the dev set with ``python -m eval.calibrate_refusal``
   or more) that occur nowhere in the index: 地铁, 利率, 市长.
 - ``dense``: the cosine of the best passage; it is what is left for English
   questions, whose words are not the report's.
+- ``framed``: like ``sentence``, over the sentences that also give the kind
+  of answer the question asks for (:mod:`chat.frame`: the unit, the
+  attribute, a change, a date). A near miss has sentences on its topic but
+  none that gives the asked-for attribute, so ``framed`` falls to 0.
 
 The dense score separates answerable from unanswerable Chinese questions
 poorly (both 0.87–0.92 here), so it is not used for them.
@@ -19,8 +23,9 @@ poorly (both 0.87–0.92 here), so it is not used for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection
 
+from chat.frame import Frame, unmet
 from chat.types import Passage
 from ingest.sentences import sentence_spans
 
@@ -31,6 +36,8 @@ class Support:
     unknown: float
     dense: float
     n_terms: int
+    framed: float = 1.0
+    frame_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,24 +53,39 @@ class RefusalPolicy:
         passages: list[Passage],
         terms_of: Callable[[str], frozenset],
         known: Callable[[str], bool],
+        frame: Frame | None = None,
+        matched: Collection[str] = (),
     ) -> Support:
+        """``matched``: unknown words that index words contain (牛 in 肉牛); not counted as unknown."""
         known_w = {t: w for t, w in weights.items() if known(t)}
-        unknown_w = sum(w for t, w in weights.items() if not known(t) and len(t) >= 2)
+        unknown_w = sum(w for t, w in weights.items() if not known(t) and t not in matched and len(t) >= 2)
         total_known = sum(known_w.values())
-        best = 0.0
+        best = framed = 0.0
+        reason = ""
+        framing = frame is not None and not frame.empty
         for p in passages[: self.top]:
-            heading = terms_of(p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else ""))
+            context = p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else "")
+            heading = terms_of(context)
             pieces = [p.text] if p.kind == "outline" else [p.text[s:e] for s, e in sentence_spans(p.text)]
             for piece in pieces:
                 terms = terms_of(piece) | heading
                 held = sum(w for t, w in known_w.items() if t in terms)
-                best = max(best, held / total_known if total_known else 0.0)
+                share = held / total_known if total_known else 0.0
+                best = max(best, share)
+                if framing:
+                    lack = unmet(frame, piece, context)
+                    if not lack:
+                        framed = max(framed, share)
+                    elif share >= best and share > 0:
+                        reason = lack  # what the closest sentence lacks
         total = sum(weights.values())
         return Support(
             sentence=best,
             unknown=unknown_w / total if total else 0.0,
             dense=max((p.dense_score for p in passages[: self.top]), default=0.0),
             n_terms=len(weights),
+            framed=framed if framing else best,
+            frame_reason=reason,
         )
 
     def refuse(self, support: Support, lang: str) -> str:
@@ -74,4 +96,6 @@ class RefusalPolicy:
             return "the documents never mention what the question is about"
         if support.sentence < self.min_sentence:
             return "no sentence of the passages holds what the question asks"
+        if support.framed < self.min_sentence:
+            return support.frame_reason or "no sentence of the passages gives the kind of answer asked for"
         return ""

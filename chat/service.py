@@ -25,7 +25,10 @@ from chat.checks import numeric_check
 from chat.citations import answer_sentences, coverage, drop_invalid, repair_markers, resolve
 from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
 from chat.context import fit_passages, truncate_question
-from chat.extractive import ExtractiveAnswerer
+from chat.expand import SubwordExpander
+from chat.extractive import QUESTION_WORDS, ExtractiveAnswerer
+from chat.frame import frame_of
+from chat.lexicon import cedict
 from chat.refusal import RefusalPolicy
 from chat.text import clean_question, language
 from chat.types import Answer, Checks, Passage
@@ -74,6 +77,7 @@ class AnswerService:
         self.extractive = ExtractiveAnswerer(keyword.tokenizer.tokenize, keyword.idf, self._embed_sentences)
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._expander: SubwordExpander | None = None
         self.pre_chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._fit)
         self.chain = self.pre_chain | RunnableLambda(self._generate) | RunnableLambda(self._finish)
 
@@ -164,14 +168,26 @@ class AnswerService:
         started = time.perf_counter()
         k = state["k"] or self.settings.retrieval.k
         qvec = self.retriever.query_vector(state["standalone"])
-        docs = self.retriever.search(state["standalone"], k=k, qvec=qvec)
         focus = state["standalone"]
+        keyword_query = None
+        if state["lang"] == "en":  # the keyword side searches the question's Chinese terms
+            terms = self._translate(state["standalone"])
+            if terms:
+                keyword_query = state["standalone"] + " " + " ".join(terms)
+                focus = keyword_query
+        aliases = {}
+        if state["lang"] != "en":  # words the index never saw, matched to index words that contain them (牛 → 肉牛)
+            aliases = self._subwords(state["standalone"])
+            if aliases:
+                keyword_query = state["standalone"] + " " + " ".join(sorted(set().union(*aliases.values())))
+        docs = self.retriever.search(state["standalone"], k=k, qvec=qvec, keyword_query=keyword_query)
         if state["standalone"] != state["question"] and state["history"]:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.
             focus = follow_up_core(state["question"], state["lang"])
             docs = _fuse(self.retriever.search(focus, k=k), docs, k)
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
-        return {**state, "passages": _passages(docs), "qvec": qvec, "timings": timings, "focus": focus}
+        return {**state, "passages": _passages(docs), "qvec": qvec, "timings": timings, "focus": focus,
+                "aliases": aliases}
 
     def _fit(self, state: dict) -> dict:
         llm = self.settings.llm
@@ -180,7 +196,10 @@ class AnswerService:
             history_text(state["history"]), state["lang"],
         )
         weights = self.extractive.term_weights(state["focus"])
-        support = self.policy.support(weights, kept, self.extractive._terms, self.snapshot.keyword.knows)
+        frame = frame_of(state["focus"]) if state["lang"] == "zh" else None
+        aliases = state["aliases"]
+        knows = self.snapshot.keyword.knows
+        support = self.policy.support(weights, kept, self.extractive.terms_with(aliases), knows, frame, aliases)
         return {**state, "passages": kept, "dropped": dropped, "refusal": self.policy.refuse(support, state["lang"]),
                 "support": support}
 
@@ -189,7 +208,7 @@ class AnswerService:
             yield refusal(state["lang"])
             return
         if state["answerer"] == "extractive":
-            text = self.extractive.answer(state["focus"], state["passages"], state["lang"], state["qvec"])
+            text = self.extractive.answer(state["focus"], state["passages"], state["lang"], state["qvec"], state["aliases"])
             yield from _pieces(text)
             return
         yield from self.endpoint.stream(self._messages(state))
@@ -247,6 +266,20 @@ class AnswerService:
         )
 
     # --- helpers -----------------------------------------------------------------
+
+    def _subwords(self, question: str) -> dict[str, frozenset[str]]:
+        keyword = self.snapshot.keyword
+        if self._expander is None:
+            self._expander = SubwordExpander(keyword.vocabulary(), keyword.idf)
+        terms = [t for t in keyword.tokenizer.tokenize(question) if t not in QUESTION_WORDS]
+        return self._expander.expand(terms, keyword.knows)
+
+    def _translate(self, question: str) -> list[str]:
+        lexicon = cedict()
+        if lexicon is None:
+            return []
+        keyword = self.snapshot.keyword
+        return lexicon.translate(question, keyword.knows, keyword.idf)
 
     def _embed_sentences(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]

@@ -85,9 +85,11 @@ class HybridRetriever(BaseRetriever):
         return self.search(query, k=k, mode=mode)
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, qvec: np.ndarray | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, qvec: np.ndarray | None = None,
+        keyword_query: str | None = None,
     ) -> list[Document]:
-        """``qvec``: the query's vector when the caller has it already (it is not embedded twice)."""
+        """``qvec``: the query's vector when the caller has it already (it is not embedded twice).
+        ``keyword_query``: other words for the keyword side (an English question's Chinese terms)."""
         k = self.k if k is None else k
         mode = mode or self.mode
         if mode not in MODES:
@@ -101,7 +103,7 @@ class HybridRetriever(BaseRetriever):
             dense = [(self.snapshot.chunks[row].id, score) for row, score in self.snapshot.vector_index.search(qvec, depth)]
         keyword: list[tuple[str, float]] = []
         if mode in ("keyword", "hybrid"):
-            keyword = self.snapshot.keyword.search(query, depth)
+            keyword = self.snapshot.keyword.search(keyword_query or query, depth)
         if mode == "dense":
             ranked = dense
         elif mode == "keyword":

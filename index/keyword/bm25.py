@@ -236,6 +236,10 @@ class KeywordIndex:
     def vocab_size(self) -> int:
         return len(self._vocab_list)
 
+    def vocabulary(self) -> list[str]:
+        """Every token that occurs in some indexed chunk."""
+        return list(self._vocab_list)
+
     def knows(self, token: str) -> bool:
         """Whether ``token`` occurs in any indexed chunk."""
         return token in self._vocab

@@ -1,0 +1,200 @@
+"""What kind of answer a Chinese question asks for, and whether a sentence gives it.
+
+A near miss asks about something the report covers, but for an attribute it
+never states: ``肉牛养殖贷款的利率是多少`` (the report gives the loans' amount,
+not their rate), ``上半年进出口总额是多少亿元`` (it gives the growth, in %).
+The nearest sentence then holds most of the question's words and the wrong
+number. The frame catches that from the question's grammar alone:
+
+- ``units``: the unit asked for (``多少亿元`` → money; ``几家`` → any counter);
+- ``head``: the attribute before ``是/有/为 多少`` (利率, 总量, 装机容量), which the
+  answer must name;
+- ``change``: a growth question (``增长了多少``), whose answer states a change,
+  and the ``subject`` that changed (利用外资);
+- ``when``: a date question (``哪一天``) needs a date, ``什么时候`` a time;
+- ``done``: a question about what was done (``上半年``, ``已经``), which a
+  target (``力争…达到``) does not answer.
+
+A sentence meets the frame when it has all of these (see :func:`unmet`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chat.text import language, numbers
+
+_QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎|个方面|方面)|多大|多长|多高|多久")
+_PART = re.compile(r"[？?；;。！!]")
+_UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
+                   r"个|项|所|家|户|座|件|条|次|批|处|台|辆|倍|年|天|月)")
+_PERCENT = re.compile(r"百分之几|百分比|比例|比重|增速|增幅|占比|率是多少|率有多少")
+_DAY = re.compile(r"哪一天|哪天|几号|几月几日|哪一日|什么日子")
+_TIME = re.compile(r"什么时候|何时|哪年|哪一年|什么时间|哪个月|几月份")
+_DONE = re.compile(r"上半年|已经|已")
+_AIM = re.compile(r"目标|计划|打算|力争|要|将|预计|争取")
+_CHANGE = ("增长", "增加", "提高", "下降", "减少", "增速", "增幅")  # 提升 is mostly "upgrade"
+
+COUNTERS = frozenset("个 项 所 家 户 座 件 条 次 批 处 台 辆".split())
+# Counters that count the same kind of thing: 几家 (canteens) is answered by 7所.
+_COUNTER_GROUPS = (frozenset("家 所 座 处 户 个".split()), frozenset("项 件 条 批 个".split()),
+                   frozenset("台 辆 个".split()), frozenset({"次"}))
+_FAMILIES = (
+    frozenset({"元", "美元"}),
+    frozenset({"斤", "吨", "公斤"}),
+    frozenset({"亩", "公顷", "平方米"}),
+    frozenset({"公里", "千米", "米"}),
+    frozenset({"人", "人次", "名", "位"}),
+    frozenset({"年", "天", "月"}),
+    frozenset({"%", "‰"}),
+    COUNTERS,
+)
+_ASKED_ALIAS = {"钱": "元", "位": "人"}
+# Words that stand before 多少 without naming an attribute of their own.
+_FILLER = frozenset("是 有 为 达到 达 约 大约 共 一共 总共 合计 能 要 将 会 可以 还 都 到 放到 分别 目前 现在 大概 究竟 到底".split())
+_GENERIC_HEADS = frozenset("数量 数字 规模 情况 数 总数 总计 多少 人数 个数".split())
+_AIM_HEADS = frozenset("目标 计划 任务".split())
+_AIM_WORDS = ("力争", "目标", "计划", "确保", "争取", "要", "达到", "突破")
+_TARGET_WORDS = ("力争", "争取", "确保", "目标")
+_DATE = re.compile(r"\d+\s*[日号]|[〇一二三四五六七八九十]+[日号]")
+_TIME_WORDS = re.compile(r"\d+\s*[年月日号]|年底|年末|年初|上半年|下半年|今年|明年|去年|月底|季度|前|以来")
+_CHANGE_WORDS = re.compile(r"增长|增加|提高|提升|下降|减少|增速|增幅|同比|比上年|翻番")
+
+
+@dataclass(frozen=True)
+class Frame:
+    units: frozenset[str] = frozenset()
+    head: str = ""
+    change: bool = False
+    subject: str = ""
+    when: str = ""  # "day" or "time"
+    done: bool = False
+    figure: bool = False
+    shadows: tuple[str, ...] = ()  # the question's longer words that hold the head
+
+    @property
+    def empty(self) -> bool:
+        return not (self.units or self.head or self.change or self.when or self.figure)
+
+
+def unit_of(number: str) -> str:
+    """``16.27亿元`` → ``元``; ``12000余人`` → ``人``; ``5.3%`` → ``%``."""
+    return re.sub(r"^[\d.]+(?:万亿|亿|万|千|百)?(?:余|多)?", "", number)
+
+
+def _family(unit: str) -> frozenset[str]:
+    unit = _ASKED_ALIAS.get(unit, unit)
+    if unit == "个":
+        return COUNTERS
+    if unit in COUNTERS:
+        return frozenset().union(*(g for g in _COUNTER_GROUPS if unit in g))
+    return next((f for f in _FAMILIES if unit in f), frozenset({unit}))
+
+
+@lru_cache(maxsize=4096)
+def _tags(text: str) -> tuple[tuple[str, str], ...]:
+    import jieba.posseg
+
+    return tuple((w, f) for w, f in jieba.posseg.cut(text))
+
+
+_EN_DAY = re.compile(r"\b(what|which) (date|day)\b|\bon what day\b", re.I)
+_EN_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|time)\b", re.I)
+_EN_PERCENT = re.compile(r"\bhow fast\b|\bwhat (percentage|share|proportion)\b|\bby how much\b|\bgrowth rate\b", re.I)
+_EN_FIGURE = re.compile(r"\bhow (many|much)\b", re.I)
+
+
+def _english_frame(question: str) -> Frame:
+    if _EN_DAY.search(question):
+        return Frame(when="day")
+    if _EN_TIME.search(question):
+        return Frame(when="time")
+    if _EN_PERCENT.search(question):
+        return Frame(units=_family("%"), figure=True)
+    if _EN_FIGURE.search(question):
+        return Frame(figure=True)
+    return Frame()
+
+
+def frame_of(question: str) -> Frame:
+    """The frame of the first part of ``question`` that asks for a quantity or a date."""
+    if language(question) == "en":
+        return _english_frame(question)
+    for part in _PART.split(question):
+        if _DAY.search(part):
+            return Frame(when="day", done=bool(_DONE.search(part)))
+        if _TIME.search(part):
+            return Frame(when="time")
+        match = _QUANTITY.search(part)
+        if match:
+            return _quantity_frame(part, match)
+    return Frame()
+
+
+def _quantity_frame(part: str, match: re.Match) -> Frame:
+    unit = _UNIT.match(part[match.start():])
+    units = _family(unit.group(1)) if unit else frozenset()
+    if _PERCENT.search(part):
+        units = _family("%")
+    tokens = [w for w, f in _tags(part[: match.start()]) if w.strip() and f != "x"]  # x: punctuation
+    tags = dict(_tags(part[: match.start()]))
+    change = any(c in part for c in _CHANGE)
+    head = subject = ""
+    copula = False
+    while tokens and tokens[-1] in _FILLER:
+        copula = copula or tokens[-1] in ("是", "有", "为")
+        tokens.pop()
+    if tokens and tokens[-1] in ("了", "过"):
+        tokens.pop()
+    if change:
+        while tokens and (tokens[-1] in _CHANGE or tokens[-1] in ("同比", "比", "去年同期", "上年", "比上年", "了")):
+            tokens.pop()
+        if tokens and tags.get(tokens[-1], "").startswith(("n", "v", "l", "j")) and not tags[tokens[-1]].startswith("ns"):
+            subject = tokens[-1]
+    elif tokens and tokens[-1] not in ("的", "地") and (copula or tags.get(tokens[-1], "").startswith(("n", "l", "j"))):
+        head = tokens[-1]
+        if tags.get(head, "").startswith(("ns", "nr", "t")):
+            head = ""
+        elif len(head) == 1 and len(tokens) > 1:  # 养殖量, 上线率: the one-character head needs its noun
+            head = tokens[-2] + head
+    if head in _GENERIC_HEADS:
+        head = ""
+    done = bool(_DONE.search(part)) and not _AIM.search(part)
+    shadows = tuple(w for w, _ in _tags(part) if head and head in w and w != head)
+    return Frame(units=units, head=head, change=change, subject=subject, done=done, figure=True, shadows=shadows)
+
+
+def unmet(frame: Frame, text: str, context: str = "") -> str:
+    """What ``text`` (with its heading or lead, ``context``) lacks of the frame; "" when it answers."""
+    if frame.empty:
+        return ""
+    text, context = unicodedata.normalize("NFKC", text), unicodedata.normalize("NFKC", context)
+    whole = context + text
+    for longer in frame.shadows:  # 标准 inside 高标准农田 is not the asked-for 标准
+        whole = whole.replace(longer, "")
+    if frame.when == "day":
+        return "" if _DATE.search(text) else "the passages give no date"
+    if frame.when == "time":
+        return "" if _TIME_WORDS.search(text) else "the passages give no time"
+    nums = numbers(text)
+    if frame.figure and not nums:
+        return "the passages give no figure for it"
+    if frame.units and not any(unit_of(n) in frame.units for n in nums):
+        return "the passages give no figure in the unit asked for"
+    if frame.head:
+        if frame.head in _AIM_HEADS:
+            if not any(w in whole for w in _AIM_WORDS):
+                return "the passages give no target"
+        elif frame.head not in whole:
+            return f"the passages do not give the {frame.head}"
+    if frame.change:
+        if not _CHANGE_WORDS.search(text):
+            return "the passages give no change"
+        if frame.subject and frame.subject not in whole:
+            return f"the passages give no change of {frame.subject}"
+    if frame.done and any(w in text for w in _TARGET_WORDS) and "上半年" not in text:
+        return "the passages give a target, not what was done"
+    return ""
