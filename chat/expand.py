@@ -10,11 +10,13 @@ something on its own.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Callable, Iterable
 
 from ingest.charclass import is_cjk
 
+_ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]")
 RARE_CHAR = 3
 PER_TERM = 3
 
@@ -36,8 +38,8 @@ class SubwordExpander:
         """Index words for each CJK term of ``terms`` that the index does not know."""
         found: dict[str, frozenset[str]] = {}
         for term in terms:
-            if knows(term) or not term or not all(is_cjk(ch) for ch in term):
-                continue
+            if knows(term) or not term or not all(is_cjk(ch) for ch in term) or _ORDINAL.match(term):
+                continue  # 第四 is no 第一
             words = self._containing(term)
             if not words:
                 for ch in term:

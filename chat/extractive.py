@@ -31,8 +31,11 @@ ITEMS_QUESTION = re.compile(r"哪几|哪些|哪[“\"]?[一二三四五六七八
 _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 FRAME_PENALTY = 0.5
+VERB_PENALTY = 0.3
+ITEM_PENALTY = 0.6
 LONG_SENTENCE = 60
-LIST_SENTENCES = 4
+LIST_SENTENCES = 5
+PARALLEL_CHARS = 40
 SECOND_SENTENCE_RATIO = 0.9
 SECOND_SENTENCE_NEW_WEIGHT = 0.25
 FIRST_SENTENCE_ENOUGH = 0.8  # a first sentence holding this share of the question's weight answers alone  # share of the question's weight a second sentence must add
@@ -67,9 +70,45 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+def section_line(question: str, passages: list[Passage]) -> tuple[Passage, int, int] | None:
+    """For 第四部分-questions: the outline line ``四、…`` among the passages, as (passage, start, end)."""
+    match = ORDINAL.search(question)
+    if not match:
+        return None
+    for p in passages:
+        if p.kind != "outline":
+            continue
+        at = 0
+        for line in p.text.split("\n"):
+            if line.startswith(match.group(1) + "、"):
+                return p, at, at + len(line)
+            at += len(line) + 1
+    return None
+
+
+def _section_title(question: str, passages: list[Passage]) -> Candidate | None:
+    found = section_line(question, passages)
+    return Candidate(found[0], found[1], found[2], 0.0) if found else None
+
+
 def _parallel(a: str, b: str) -> bool:
-    """Items of one list written alike: ``要强化政治建设引领力。`` and ``要强化干部队伍凝聚力。``."""
-    return len(a) <= 40 and len(b) <= 40 and a[:3] == b[:3]
+    """Items of one list written alike: ``要强化政治建设引领力。`` and ``要强化干部队伍凝聚力。``,
+    or ``…经济领域改革，激发高质量发展活力。`` and ``…文化领域改革，丰富高质量发展内涵。``."""
+    if len(a) > PARALLEL_CHARS or len(b) > PARALLEL_CHARS:
+        return False
+    return a[:3] == b[:3] or _common_run(a, b) >= 4
+
+
+def _common_run(a: str, b: str) -> int:
+    """Length of the longest run of CJK characters that ``a`` and ``b`` share."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            piece = a[i:j]
+            if not all("\u4e00" <= ch <= "\u9fff" for ch in piece) or piece not in b:
+                break
+            best = j - i
+    return best
 
 
 @dataclass(frozen=True)
@@ -158,10 +197,12 @@ class ExtractiveAnswerer:
         ordinal = match.group(1) if match else ""
         raw = self._candidates(question, passages)
         scored: list[tuple[float, tuple[Passage, int, int]]] = []
+        best_terms = 0.0
         for passage, s, e in raw:
             text = passage.text[s:e]
             terms = terms_of(text) | terms_of(_context(passage))
             score = sum(w for t, w in weights.items() if t in terms) / total
+            best_terms = max(best_terms, score)
             if figure:
                 nums = numbers(text)
                 if nums:
@@ -170,14 +211,18 @@ class ExtractiveAnswerer:
                         score += 0.25
             if not frame.empty and unmet(frame, text, _context(passage)):
                 score -= FRAME_PENALTY  # does not give the kind of answer asked for
-            if passage.kind == "outline" and sections:
-                score += 0.5  # asked for the sections and this is their list
-            if ordinal and any(h.startswith(ordinal + "、") for h in passage.heading):
+            if frame.lacks_verb(text):
+                score -= VERB_PENALTY  # 跑出什么: a sentence without 跑出 does not say
+            if passage.kind != "outline" and frame.lacks_item(text):
+                score -= ITEM_PENALTY  # 哪些领域: a sentence that names no 领域 is not the list
+            in_part = bool(ordinal) and any(h.startswith(ordinal + "、") for h in passage.heading)
+            if passage.kind == "outline" and sections and (in_part or not ordinal):
+                score += 0.5  # asked for the sections (of part 四) and this is their list
+            if in_part:
                 score += 0.5  # 第四部分 → the passages under 四、
             score += 0.1 / passage.n  # retrieval rank as a prior
             scored.append((score, (passage, s, e)))
         if self.embed is not None and qvec is not None and scored:
-            best_terms = max(sc for sc, _ in scored)
             if best_terms < 0.45:  # terms say little (an English or paraphrased question)
                 texts = [p.text[s:e] for _, (p, s, e) in scored]
                 sims = np.asarray(self.embed(texts)) @ qvec
@@ -234,6 +279,9 @@ class ExtractiveAnswerer:
         if not ranked:
             return []
         chosen = [self.trim(question, ranked[0], aliases)]
+        title = _section_title(question, passages)
+        if title is not None and any(h.startswith(title.text) for h in chosen[0].passage.heading):
+            return [title, chosen[0]]  # 第四部分: its title from the outline, then what it holds
         listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
         limit = LIST_SENTENCES if listing else self.max_sentences
         covered = terms_of(chosen[0].text) | terms_of(_context(chosen[0].passage))
@@ -243,13 +291,17 @@ class ExtractiveAnswerer:
             if not (asks_for_figure(question) and not numbers(chosen[0].text)):
                 return chosen  # the first sentence holds the question: one is the short answer
         for cand in ranked[1:]:
-            if len(chosen) >= limit or cand.score < ranked[0].score * SECOND_SENTENCE_RATIO:
+            if len(chosen) >= limit:
                 break
+            if cand.score < ranked[0].score * SECOND_SENTENCE_RATIO and not (
+                listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text)
+            ):
+                continue
             cand = self.trim(question, cand, aliases)
             if any(self._duplicate(cand.text, c.text) for c in chosen):
                 continue
             new_terms = (terms_of(cand.text) - covered) & set(weights)
-            parallel = listing and cand.passage.n == chosen[0].passage.n and _parallel(cand.text, chosen[0].text)
+            parallel = listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text)
             if not parallel and sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
                 continue
             chosen.append(cand)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from chat.text import language, numbers
@@ -74,6 +74,16 @@ class Frame:
     done: bool = False
     figure: bool = False
     shadows: tuple[str, ...] = ()  # the question's longer words that hold the head
+    verbs: tuple[str, ...] = ()  # what-questions: the verbs before 什么 (跑出什么、实现什么)
+    item: str = ""  # which-questions: the kind of item asked for (哪些领域 → 领域)
+
+    def lacks_verb(self, text: str) -> bool:
+        """Whether ``text`` has none of the verbs a what-question asks about."""
+        return bool(self.verbs) and not any(v in text for v in self.verbs)
+
+    def lacks_item(self, text: str) -> bool:
+        """Whether ``text`` does not name the kind of item a which-question asks for."""
+        return bool(self.item) and self.item not in text
 
     @property
     def empty(self) -> bool:
@@ -123,6 +133,43 @@ def frame_of(question: str) -> Frame:
     """The frame of the first part of ``question`` that asks for a quantity or a date."""
     if language(question) == "en":
         return _english_frame(question)
+    frame = _first_frame(question)
+    verbs, item = _what_verbs(question), _which_item(question)
+    return replace(frame, verbs=verbs, item=item) if verbs or item else frame
+
+
+_WHICH = re.compile(r"(?:哪些|哪几(?:种|类|个|项|条|方面)?)[“\"]?")
+
+
+def _which_item(question: str) -> str:
+    """The noun right after 哪些/哪几种: the kind of item the answer lists (哪些领域 → 领域)."""
+    match = _WHICH.search(question)
+    if not match:
+        return ""
+    tags = _tags(question[match.end():])
+    if tags and tags[0][1].startswith(("n", "vn")) and tags[0][0] not in _GENERIC_ITEMS:
+        return tags[0][0]
+    return ""
+
+
+_GENERIC_ITEMS = frozenset("方面 内容 工作 东西 事情 部分 措施 举措 做法 要求 情况 地方".split())
+
+
+_WHAT = re.compile(r"什么|哪些")
+_LIGHT_VERBS = frozenset("是 有 叫 讲 做 干 说 指 为 成 用 要 能 会 提到 提出 包括 涉及 采取 属于 称为 叫做 得到 获得 享受 受到 拿到".split())
+
+
+def _what_verbs(question: str) -> tuple[str, ...]:
+    """The verbs right before 什么/哪些: the answer is their object (跑出什么 → 跑出)."""
+    verbs = []
+    for match in _WHAT.finditer(question):
+        tags = _tags(question[: match.start()])
+        if tags and tags[-1][1].startswith("v") and tags[-1][0] not in _LIGHT_VERBS and len(tags[-1][0]) >= 2:
+            verbs.append(tags[-1][0])
+    return tuple(verbs)
+
+
+def _first_frame(question: str) -> Frame:
     for part in _PART.split(question):
         if _DAY.search(part):
             return Frame(when="day", done=bool(_DONE.search(part)))

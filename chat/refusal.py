@@ -70,7 +70,8 @@ class RefusalPolicy:
             for piece in pieces:
                 terms = terms_of(piece) | heading
                 held = sum(w for t, w in known_w.items() if t in terms)
-                share = held / total_known if total_known else 0.0
+                bonus = sum(w for t, w in weights.items() if t in matched and t in terms)  # 头牛 held as 肉牛
+                share = (held + bonus) / (total_known + bonus) if total_known + bonus else 0.0
                 best = max(best, share)
                 if framing:
                     lack = unmet(frame, piece, context)

@@ -25,8 +25,9 @@ from chat.checks import numeric_check
 from chat.citations import answer_sentences, coverage, drop_invalid, repair_markers, resolve
 from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
 from chat.context import fit_passages, truncate_question
+from chat.complete import complete
 from chat.expand import SubwordExpander
-from chat.extractive import QUESTION_WORDS, ExtractiveAnswerer
+from chat.extractive import QUESTION_WORDS, ExtractiveAnswerer, section_line
 from chat.frame import frame_of
 from chat.lexicon import cedict
 from chat.refusal import RefusalPolicy
@@ -34,6 +35,7 @@ from chat.text import clean_question, language
 from chat.types import Answer, Checks, Passage
 from index.retriever import HybridRetriever
 from index.store import Snapshot
+from ingest.normalize import normalize_text
 from ingest.tokens import get_counter
 from prompts import quote_passage, refusal, render
 from ragchat.errors import EmptyQuestionError, LLMError
@@ -78,6 +80,7 @@ class AnswerService:
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self._expander: SubwordExpander | None = None
+        self._documents: dict[str, str] = {}  # normalised document texts, for completing cut sentences
         self.pre_chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._fit)
         self.chain = self.pre_chain | RunnableLambda(self._generate) | RunnableLambda(self._finish)
 
@@ -185,8 +188,16 @@ class AnswerService:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.
             focus = follow_up_core(state["question"], state["lang"])
             docs = _fuse(self.retriever.search(focus, k=k), docs, k)
+        section = section_line(state["standalone"], _passages(docs))
+        if section is not None:  # 第四部分: retrieve what sits under the outline's line 四、…
+            passage, start, end = section
+            outline = next(d for d in docs if d.id == passage.chunk_id)
+            docs = _fuse(docs, self.retriever.search(passage.text[start:end], k=k), k)
+            if outline not in docs:  # keep the outline: the answer names the part by its line
+                docs = docs[: k - 1] + [outline]
+        passages = [complete(p, self._normalised_document) for p in _passages(docs)]
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
-        return {**state, "passages": _passages(docs), "qvec": qvec, "timings": timings, "focus": focus,
+        return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
                 "aliases": aliases}
 
     def _fit(self, state: dict) -> dict:
@@ -266,6 +277,11 @@ class AnswerService:
         )
 
     # --- helpers -----------------------------------------------------------------
+
+    def _normalised_document(self, doc_id: str) -> str:
+        if doc_id not in self._documents:
+            self._documents[doc_id] = normalize_text(self.snapshot.document_text(doc_id))
+        return self._documents[doc_id]
 
     def _subwords(self, question: str) -> dict[str, frozenset[str]]:
         keyword = self.snapshot.keyword

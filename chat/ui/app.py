@@ -1,0 +1,311 @@
+"""The Gradio app: chat with cited sources, settings, and the document library.
+
+``build_app(library)`` makes the ``gr.Blocks``; ``launch(settings)`` opens the
+index in the background (building it on first run), queues requests with the
+configured concurrency limit and serves the app. Each browser tab (and each
+``gradio_client.Client``) is a session with its own history in ``gr.State``.
+
+API endpoints (stable names, see README "API"):
+
+* ``/ask`` (question, history, k, answerer) → the ``Answer`` JSON (``Answer.to_dict()``);
+* ``/chat`` the UI's streaming chat; the history is the session's own;
+* ``/clear`` forgets the session's conversation;
+* ``/upload`` (files) and ``/remove`` (document ids) change the index; ``/documents`` lists it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from chat.ui import assets, render
+from chat.ui.documents import Library, Upload, allowed_extensions
+from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
+from ragchat.errors import ConfigError, EmptyQuestionError, RagchatError
+from ragchat.settings import Settings
+
+EXAMPLES = [
+    "上半年全市GDP增长多少?",
+    "规划建设了多少所社区食堂?",
+    "肉牛养殖量达到多少?",
+    "下半年要推进哪些民生工程?",
+    "那生态方面呢?",
+    "How much did the city's GDP grow in the first half of the year?",
+]
+
+CHAT_CONCURRENCY = "answers"  # /chat and /ask share the configured concurrency limit
+INDEX_CONCURRENCY = "index"  # changes to the index run one at a time
+
+
+def new_session() -> dict[str, Any]:
+    """A session's state: the history for the answer path, the chat messages, the sources per answer."""
+    return {"history": [], "messages": [], "turns": []}
+
+
+def build_app(library: Library) -> gr.Blocks:
+    settings = library.settings
+    default_answerer = "llm" if settings.llm.base_url and settings.llm.model else "extractive"
+
+    with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
+        state = gr.State(new_session())
+        gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
+        status = gr.Markdown(_status(library), label="status", elem_id="rc-status")
+        with gr.Tab("Chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation", elem_id="rc-chat", height=460, latex_delimiters=[],
+                        feedback_options=None, buttons=["copy"], sanitize_html=True,
+                    )
+                    question = gr.Textbox(
+                        label="Question", placeholder="Ask about the documents (Chinese or English)",
+                        elem_id="rc-question", lines=1, max_lines=4, autofocus=True,
+                    )
+                    with gr.Row():
+                        ask = gr.Button("Ask", variant="primary", elem_id="rc-ask")
+                        clear = gr.Button("Clear conversation", elem_id="rc-clear")
+                    gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+                with gr.Column(scale=2):
+                    warnings = gr.HTML("", label="warnings", elem_id="rc-warnings")
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(render.sources_panel([]), label="sources", elem_id="rc-sources")
+            with gr.Accordion("Settings", open=False):
+                with gr.Row():
+                    k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages retrieved (top-k)")
+                    answerer = gr.Radio(
+                        ["extractive", "llm"], value=default_answerer, label="Answerer",
+                        info="extractive: sentences of the documents, no model; llm: an OpenAI-compatible endpoint",
+                    )
+                with gr.Row():
+                    base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL",
+                                          placeholder="http://127.0.0.1:8080/v1")
+                    model = gr.Textbox(settings.llm.model, label="LLM model")
+                    api_key = gr.Textbox("", label="API key", type="password",
+                                         placeholder="sent to the endpoint only; never stored or shown")
+            with gr.Accordion("Answer JSON (what /ask returns)", open=False):
+                answer_json = gr.JSON(label="Answer")
+
+        with gr.Tab("Documents"):
+            gr.Markdown(
+                f"Upload {', '.join(allowed_extensions(settings))} files, at most "
+                f"{settings.ui.max_upload_mb:g} MiB each; many at once. Questions keep being answered "
+                "from the previous index until the new one is ready."
+            )
+            files = gr.File(label="Files to add", file_count="multiple", type="filepath", elem_id="rc-files")
+            upload = gr.Button("Upload and index", variant="primary", elem_id="rc-upload")
+            update_result = gr.HTML("", label="update", elem_id="rc-update")
+            update_json = gr.JSON(label="Result", visible=False)
+            gr.Markdown("### Indexed documents")
+            documents = gr.HTML("", label="documents", elem_id="rc-documents")
+            with gr.Row():
+                to_remove = gr.Dropdown([], multiselect=True, label="Documents to remove",
+                                        allow_custom_value=True, scale=4, elem_id="rc-remove-choice")
+                remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rc-remove")
+
+        timer = gr.Timer(1.0)
+
+        # --- chat ------------------------------------------------------------------------
+        def chat(text: str, k_value: float, answerer_name: str, url: str, model_name: str, key: str,
+                 session: dict[str, Any]):
+            session = dict(session)
+            if not (text or "").strip():
+                yield _unchanged(session)
+                return
+            turn = len(session["turns"]) + 1
+            messages = list(session["messages"]) + [
+                {"role": "user", "content": render.markdown_text(text)},
+                {"role": "assistant", "content": "…"},
+            ]
+            if not library.ready:
+                messages[-1] = {"role": "assistant", "content": _status(library)}
+                yield messages, gr.skip(), "", gr.skip(), session, ""
+            try:
+                service = library.wait()
+            except RagchatError as exc:
+                raise gr.Error(f"the index could not be opened: {exc}") from None
+            choice = AnswererChoice(answerer_name or "extractive", url or "", model_name or "", key or "")
+            partial = ""
+            answer = None
+            try:
+                for event in stream_answer(service, text, session["history"], choice, int(k_value or 0) or None):
+                    if event.answer is not None:
+                        answer = event.answer
+                        break
+                    if event.notice:
+                        partial = ""
+                        messages[-1] = {"role": "assistant", "content": "⚠ " + render.markdown_text(event.notice)}
+                    else:
+                        partial += event.text
+                        messages[-1] = {"role": "assistant", "content": render.markdown_text(partial) + " ▍"}
+                    yield messages, gr.skip(), "", gr.skip(), session, ""
+            except EmptyQuestionError as exc:
+                raise gr.Error(str(exc)) from None
+            except RagchatError as exc:
+                raise gr.Error(f"no answer: {exc}") from None
+            assert answer is not None
+            messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
+            session["messages"] = messages
+            session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
+            session["turns"] = list(session["turns"]) + [(turn, text, render.sources_html(answer, turn))]
+            yield (messages, render.sources_panel(session["turns"]),
+                   render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
+
+        chat_inputs = [question, k, answerer, base_url, model, api_key, state]
+        chat_outputs = [chatbot, sources, warnings, answer_json, state, question]
+        ask.click(chat, chat_inputs, chat_outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
+        question.submit(chat, chat_inputs, chat_outputs, api_name="chat_submit",
+                        api_visibility="undocumented", concurrency_id=CHAT_CONCURRENCY)
+
+        def clear_conversation():
+            return [], render.sources_panel([]), "", None, new_session()
+
+        clear.click(clear_conversation, None, [chatbot, sources, warnings, answer_json, state], api_name="clear",
+                    queue=False)
+        chatbot.clear(clear_conversation, None, [chatbot, sources, warnings, answer_json, state],
+                      api_visibility="private", queue=False)
+
+        # --- documents ---------------------------------------------------------------------
+        def library_view():
+            if not library.ready or library.error is not None:
+                return gr.skip(), gr.skip()
+            rows = library.documents()
+            choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
+            return render.documents_html(rows), gr.Dropdown(choices=choices, value=[])
+
+        def upload_files(paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+            _need_index(library)
+            paths = paths or []
+            if not paths:
+                raise gr.Error("choose one or more files to upload first")
+            uploads = [Upload(Path(p), Path(p).name) for p in paths]
+            try:
+                result = library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
+            except RagchatError as exc:
+                raise gr.Error(f"the index was not changed: {exc}") from None
+            finally:
+                for upload_ in uploads:  # the server's temporary copy; the document now lives in documents_dir
+                    Path(upload_.path).unlink(missing_ok=True)
+            view = library_view()
+            return render.update_html(result.to_dict()), *view, result.to_dict(), None, _status(library)
+
+        upload.click(
+            upload_files, [files], [update_result, documents, to_remove, update_json, files, status],
+            api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1,
+        )
+
+        def remove_documents(targets: list[str] | None):
+            _need_index(library)
+            if not targets:
+                raise gr.Error("choose the documents to remove first")
+            try:
+                result = library.remove(targets)
+            except RagchatError as exc:
+                raise gr.Error(f"the index was not changed: {exc}") from None
+            view = library_view()
+            return render.update_html(result.to_dict()), *view, result.to_dict(), _status(library)
+
+        remove.click(
+            remove_documents, [to_remove], [update_result, documents, to_remove, update_json, status],
+            api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1,
+        )
+
+        def tick():
+            view = library_view()
+            return _status(library), *view, gr.Timer(active=not library.ready)
+
+        timer.tick(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private")
+        demo.load(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private")
+
+        # --- API only ------------------------------------------------------------------------
+        def ask_api(question: str, history: list | str | None = None, k: int | None = None,
+                    answerer: str | None = None) -> dict:
+            """Answer a question. history: [[role, text], ...] or [{"role", "content"}, ...] (roles
+            user/assistant), oldest first; k: passages to retrieve; answerer: extractive or llm.
+            Returns the Answer JSON (the shape of `ragchat ask --json`)."""
+            try:
+                turns = parse_history(history)
+                service = library.wait()
+                choice = AnswererChoice(answerer or ("llm" if service.endpoint is not None else "extractive"))
+                return answer_once(service, question, turns, choice, int(k) if k else None).to_dict()
+            except (RagchatError, ValueError) as exc:
+                raise gr.Error(str(exc)) from None
+
+        gr.api(ask_api, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
+
+        def documents_api() -> list:
+            """The indexed documents: doc_id, source, n_chunks, n_chars, bytes, indexed_at."""
+            _need_index(library)
+            return library.documents()
+
+        gr.api(documents_api, api_name="documents", queue=False)
+    return demo
+
+
+def _unchanged(session: dict[str, Any]):
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
+
+
+def _need_index(library: Library) -> None:
+    try:
+        library.wait(timeout=600)
+    except (RagchatError, TimeoutError) as exc:
+        raise gr.Error(f"the index is not available: {exc}") from None
+
+
+def _status(library: Library) -> str:
+    if not library.ready:
+        if library.first_build:
+            return "⏳ Building the index of the bundled report (first run, about 10–20 s)… Questions wait until it is ready."
+        return "⏳ Opening the index…"
+    if library.error is not None:
+        return f"⚠ The index could not be opened: {library.error}"
+    snapshot = library.service.snapshot
+    return f"Ready: {len(snapshot.documents)} document(s), {len(snapshot.chunks)} chunks."
+
+
+def auth_from_settings(settings: Settings) -> tuple[str, str] | None:
+    """The login, when ``ui.auth_username`` is set; the password comes from its environment variable."""
+    user = settings.ui.auth_username.strip()
+    if not user:
+        return None
+    password = os.environ.get(settings.ui.auth_password_env, "")
+    if not password:
+        raise ConfigError(
+            f"ui.auth_username is set but ${settings.ui.auth_password_env} is empty; "
+            "set the password in that environment variable, or clear ui.auth_username"
+        )
+    return (user, password)
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts: nothing is fetched from the network."""
+    return gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+def launch(settings: Settings, host: str | None = None, port: int | None = None, block: bool = True,
+           library: Library | None = None, quiet: bool = False) -> tuple[gr.Blocks, str]:
+    """Serve the app; returns the Blocks and its URL (``block=False`` returns at once)."""
+    auth = auth_from_settings(settings)
+    if library is None:
+        library = Library(settings)
+        library.start()
+    demo = build_app(library)
+    demo.queue(default_concurrency_limit=settings.ui.concurrency_limit)
+    _, url, _ = demo.launch(
+        server_name=host or settings.ui.host,
+        server_port=port or settings.ui.port,
+        auth=auth,
+        auth_message="ragchat: log in to ask about the documents." if auth else None,
+        max_file_size=int(settings.ui.max_upload_mb * 2**20),
+        prevent_thread_lock=not block,
+        show_error=False,
+        quiet=quiet,
+        ssr_mode=False,
+        theme=theme(),
+        css=assets.CSS,
+        head=assets.HEAD,
+    )
+    return demo, url

@@ -1,0 +1,290 @@
+"""Uploads and reindexing for the UI.
+
+:class:`Library` owns the live :class:`AnswerService`. Questions read
+``library.service`` (one attribute read); an upload or a removal runs
+``update_index`` (which writes a new index version and flips the pointer under
+the writer lock), loads the new snapshot, builds a new service on it and swaps
+the attribute in one assignment. Questions already running finish on the old
+service; the next ones use the new one.
+
+Uploads are checked one by one (type, size), saved under a sanitised name in
+the documents folder only, and indexed in one batch; a bad file is reported as
+skipped with its reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chat.service import AnswerService
+from ragchat.errors import IndexNotFoundError, RagchatError
+from ragchat.settings import Settings
+
+MAX_NAME_CHARS = 120
+_ODD = re.compile(r"[^\w.\-()（）【】《》、，·]+", re.UNICODE)
+
+Progress = Callable[[float, str], None]
+
+
+class UploadRejectedError(RagchatError):
+    """An uploaded file was refused before indexing (type, size, name)."""
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe file name from a client-supplied one.
+
+    The base name only (``/`` and ``\\`` both separate), NFC, control and odd
+    characters replaced by ``_`` (letters of every script, CJK included, are
+    kept), no leading dots, at most ``MAX_NAME_CHARS`` characters with the
+    extension kept. ``../../etc/passwd`` becomes ``passwd``.
+    """
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = _ODD.sub("_", base.strip()).strip("._ ")
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = ext.lower()
+    stem = stem.strip("._ ") or "document"
+    room = MAX_NAME_CHARS - (len(ext) + 1 if ext else 0)
+    return f"{stem[:room]}.{ext}" if ext else stem[:MAX_NAME_CHARS]
+
+
+def allowed_extensions(settings: Settings) -> tuple[str, ...]:
+    return settings.ui.upload_extensions or settings.ingest.extensions
+
+
+def check_upload(path: Path, name: str, settings: Settings) -> str:
+    """The sanitised name under which ``path`` (uploaded as ``name``) may be saved.
+
+    Raises :class:`UploadRejectedError` when its type is not allowed or it is too large.
+    """
+    clean = sanitize_filename(name)
+    suffix = Path(clean).suffix.lower()
+    allowed = allowed_extensions(settings)
+    if suffix not in allowed:
+        raise UploadRejectedError(
+            f"file type {suffix or '(none)'!r} is not accepted; upload one of {', '.join(allowed)}"
+        )
+    size = path.stat().st_size
+    limit = settings.ui.max_upload_mb * 2**20
+    if size > limit:
+        raise UploadRejectedError(
+            f"the file is {size / 2**20:.1f} MiB, larger than the {settings.ui.max_upload_mb:g} MiB limit"
+        )
+    return clean
+
+
+def save_into(folder: Path, source: Path, name: str) -> Path:
+    """Copy ``source`` to ``folder/name`` atomically; the result is always inside ``folder``."""
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / name).resolve()
+    if target.parent != folder:
+        raise UploadRejectedError(f"the file name {name!r} points outside the documents folder")
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass
+class Upload:
+    """A file as received: where the server stored it, and the name the client gave."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class UpdateResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason"}
+    n_documents: int = 0
+    n_chunks: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "removed": self.removed, "skipped": self.skipped, "n_documents": self.n_documents,
+            "n_chunks": self.n_chunks, "seconds": round(self.seconds, 2),
+        }
+
+
+class Library:
+    """The live answer service, its documents, and the changes made to them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._service: AnswerService | None = None
+        self._ready = threading.Event()
+        self._error: RagchatError | None = None
+        self._update_lock = threading.Lock()
+        self.first_build = False
+        self.loaded_in_s = 0.0
+
+    # --- start-up ----------------------------------------------------------------
+
+    def start(self) -> threading.Thread:
+        """Open (on first run: build) the index in the background."""
+        from index.store import live_version
+
+        try:
+            live_version(self.settings.index_dir)
+        except IndexNotFoundError:
+            self.first_build = True
+        except RagchatError:
+            pass
+        thread = threading.Thread(target=self._load, name="ragchat-ui-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._service = AnswerService.from_settings(self.settings, progress=True)
+        except RagchatError as exc:
+            self._error = exc
+        finally:
+            self.loaded_in_s = time.perf_counter() - started
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def error(self) -> RagchatError | None:
+        return self._error
+
+    def wait(self, timeout: float | None = None) -> AnswerService:
+        """The live service, once loaded. Raises the load's error, or ``TimeoutError``."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the index is still being opened")
+        if self._error is not None:
+            raise self._error
+        assert self._service is not None
+        return self._service
+
+    @property
+    def service(self) -> AnswerService:
+        return self.wait()
+
+    # --- documents -----------------------------------------------------------------
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.settings.documents_dir
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The indexed documents: id, source, chunks, characters, bytes on disk, when indexed."""
+        rows = []
+        for doc_id, rec in self.service.snapshot.documents.items():
+            path = Path(rec.source)
+            rows.append({
+                "doc_id": doc_id, "source": rec.source, "n_chunks": rec.n_chunks, "n_chars": rec.n_chars,
+                "bytes": path.stat().st_size if path.is_file() else None, "indexed_at": rec.indexed_at,
+            })
+        return sorted(rows, key=lambda r: (Path(r["source"]).name.lower(), r["doc_id"]))
+
+    def add(self, uploads: Sequence[Upload], progress: Progress | None = None) -> UpdateResult:
+        """Check and save ``uploads`` into the documents folder, then index them in one batch."""
+        progress = progress or (lambda fraction, desc: None)
+        result = UpdateResult()
+        saved: list[Path] = []
+        fresh: set[Path] = set()
+        for i, upload in enumerate(uploads):
+            progress(0.2 * i / max(1, len(uploads)), f"checking {upload.name}")
+            try:
+                name = check_upload(Path(upload.path), upload.name, self.settings)
+                existed = (self.documents_dir / name).exists()
+                target = save_into(self.documents_dir, Path(upload.path), name)
+            except (UploadRejectedError, OSError) as exc:
+                result.skipped.append({"file": sanitize_filename(upload.name), "reason": _reason(exc)})
+                continue
+            if target in saved:
+                result.skipped.append({"file": name, "reason": "the same file name was uploaded twice; the last copy is used"})
+                continue
+            saved.append(target)
+            if not existed:
+                fresh.add(target)
+        if saved:
+            progress(0.2, f"indexing {len(saved)} file(s)")
+            not_indexed = self._update(result, add=saved)
+            for path in fresh & not_indexed:  # a new file that could not be indexed is not kept
+                path.unlink(missing_ok=True)
+        progress(1.0, "done")
+        return result
+
+    def remove(self, targets: Iterable[str]) -> UpdateResult:
+        """Remove documents (by id or source) from the index; their uploaded files are deleted."""
+        from index.update import UnknownDocumentError, resolve_doc_id
+
+        result = UpdateResult()
+        documents = self.service.snapshot.documents
+        ids: list[str] = []
+        for target in targets:
+            try:
+                ids.append(resolve_doc_id(target, documents))
+            except UnknownDocumentError as exc:
+                result.skipped.append({"file": target, "reason": str(exc)})
+        if ids:
+            sources = [Path(documents[d].source) for d in ids]
+            self._update(result, remove=ids)
+            folder = self.documents_dir.resolve()
+            for path in sources:
+                if path.resolve().parent == folder:
+                    path.unlink(missing_ok=True)
+        return result
+
+    def _update(self, result: UpdateResult, **change: Any) -> set[Path]:
+        """Apply one change, swap in the new service, fill ``result``; the paths skipped."""
+        from index.store import load_snapshot
+        from index.update import update_index
+
+        with self._update_lock:
+            current = self.service
+            report = update_index(self.settings.index_dir, self.settings, current.embeddings, progress=True, **change)
+            model_id = str(getattr(current.embeddings, "model_id", "")) or None
+            snapshot = load_snapshot(self.settings.index_dir, model_id, self.settings.index.hnsw_ef_search,
+                                     self.settings.cache_dir)
+            self._service = AnswerService(self.settings, snapshot, current.embeddings, current.endpoint)
+        result.added += [Path(s).name for s in report.added]
+        result.updated += [Path(s).name for s in report.updated]
+        result.unchanged += [Path(s).name for s in report.unchanged]
+        result.removed += [Path(s).name for s in report.removed]
+        result.skipped += [{"file": Path(s.path).name, "reason": _strip_path(s.reason, s.path)} for s in report.skipped]
+        result.n_documents, result.n_chunks = report.n_documents, report.n_chunks
+        result.seconds = report.seconds
+        return {Path(s.path).resolve() for s in report.skipped}
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot save the file ({exc.strerror or exc})"
+    return str(exc)
+
+
+def _strip_path(reason: str, path: str) -> str:
+    """A reason without the server-side path in front (``/srv/docs/a.pdf: the file is empty``)."""
+    prefix = f"{path}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
