@@ -285,10 +285,14 @@ class AnswerService:
 
     def _subwords(self, question: str) -> dict[str, frozenset[str]]:
         keyword = self.snapshot.keyword
-        if self._expander is None:
-            self._expander = SubwordExpander(keyword.vocabulary(), keyword.idf)
         terms = [t for t in keyword.tokenizer.tokenize(question) if t not in QUESTION_WORDS]
-        return self._expander.expand(terms, keyword.knows)
+        return self._subword_expander().expand(terms, keyword.knows)
+
+    def _subword_expander(self) -> SubwordExpander:
+        if self._expander is None:
+            keyword = self.snapshot.keyword
+            self._expander = SubwordExpander(keyword.vocabulary(), keyword.idf)
+        return self._expander
 
     def _translate(self, question: str) -> list[str]:
         lexicon = cedict()
