@@ -5,7 +5,8 @@ size. A retrieved chunk can then end in ``…扩开放、惠民生、`` and the 
 hold ``强党建…``: the answer would quote half a sentence. Before answering,
 each body passage is extended, at either end, to the sentence boundary in the
 document's normalised text, by at most ``MAX_EXTEND`` characters and never
-across a line break (a caption or a new paragraph). Offsets stay exact: the
+across a line break (a caption or a new paragraph): a line with no end mark
+ends with the line. Offsets stay exact: the
 extension is one more span of the original.
 """
 
@@ -25,13 +26,13 @@ def _forward(doc: str, end: int) -> int:
     for j in range(end, min(len(doc), end + MAX_EXTEND)):
         ch = doc[j]
         if ch == "\n":
-            return end
+            return j  # a line without an end mark ends with the line
         if ch in SENTENCE_END:
             j += 1
             while j < len(doc) and doc[j] in CLOSERS:
                 j += 1
             return j
-    return end
+    return len(doc) if len(doc) - end <= MAX_EXTEND else end
 
 
 def _backward(doc: str, start: int) -> int:

@@ -160,7 +160,7 @@ class ExtractiveAnswerer:
 
     def _candidates(self, question: str, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
         found = []
-        listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
+        listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question) or ORDINAL.search(question))
         for p in passages:
             if p.kind == "outline":
                 if listing:
@@ -195,6 +195,7 @@ class ExtractiveAnswerer:
         sections = bool(LIST_QUESTION.search(question))
         match = ORDINAL.search(question)
         ordinal = match.group(1) if match else ""
+        ordinal_weight = sum(w for t, w in weights.items() if ordinal and t.startswith("第" + ordinal)) / total
         raw = self._candidates(question, passages)
         scored: list[tuple[float, tuple[Passage, int, int]]] = []
         best_terms = 0.0
@@ -219,7 +220,9 @@ class ExtractiveAnswerer:
             if passage.kind == "outline" and sections and (in_part or not ordinal):
                 score += 0.5  # asked for the sections (of part 四) and this is their list
             if in_part:
-                score += 0.5  # 第四部分 → the passages under 四、
+                score += 0.5 + ordinal_weight  # 第四部分 → the passages under 四、 hold "第四"
+                if passage.kind == "outline":
+                    score += 0.3  # and its outline sums the part up
             score += 0.1 / passage.n  # retrieval rank as a prior
             scored.append((score, (passage, s, e)))
         if self.embed is not None and qvec is not None and scored:

@@ -163,9 +163,14 @@ def _what_verbs(question: str) -> tuple[str, ...]:
     """The verbs right before 什么/哪些: the answer is their object (跑出什么 → 跑出)."""
     verbs = []
     for match in _WHAT.finditer(question):
-        tags = _tags(question[: match.start()])
-        if tags and tags[-1][1].startswith("v") and tags[-1][0] not in _LIGHT_VERBS and len(tags[-1][0]) >= 2:
-            verbs.append(tags[-1][0])
+        tags = list(_tags(question[: match.start()]))
+        verb = ""
+        while tags and tags[-1][1].startswith("v") and len(tags[-1][0]) == 1 and len(verb) < 2:
+            verb = tags.pop()[0] + verb  # 跑 + 出: jieba may cut a verb with its complement
+        if not verb and tags and tags[-1][1].startswith("v"):
+            verb = tags[-1][0]
+        if len(verb) >= 2 and verb not in _LIGHT_VERBS:
+            verbs.append(verb)
     return tuple(verbs)
 
 

@@ -149,7 +149,9 @@ def build_app(library: Library) -> gr.Blocks:
             messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
             session["messages"] = messages
             session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
-            session["turns"] = list(session["turns"]) + [(turn, text, render.sources_html(answer, turn))]
+            title = text if answer.standalone_question == answer.question else (
+                f"{text} (searched as: {answer.standalone_question})")
+            session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
             yield (messages, render.sources_panel(session["turns"]),
                    render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
 

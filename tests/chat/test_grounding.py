@@ -1,0 +1,189 @@
+"""The grounding parts of the answer path: answer frames, word matching, cut sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.complete import complete
+from chat.expand import SubwordExpander
+from chat.frame import frame_of, unit_of, unmet
+from chat.lexicon import Lexicon, cedict
+from chat.service import AnswerService
+from chat.types import Passage
+from ingest.normalize import normalize_text
+from ragchat.settings import load_settings
+
+# --- frames: what a question asks for, from its grammar alone ------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "field", "expected"),
+    [
+        ("肉牛养殖贷款的利率是多少？", "head", "利率"),
+        ("双辽电厂扩建后的装机容量是多少？", "head", "装机容量"),
+        ("四平今年高考本科上线率是多少？", "head", "上线率"),  # a one-character head keeps its noun
+        ("上半年进出口总额是多少亿元？", "units", frozenset({"元", "美元"})),
+        ("规划建设几所社区食堂？", "units", frozenset({"家", "所", "座", "处", "户", "个"})),
+        ("四杨公路全长多少公里？", "units", frozenset({"公里", "千米", "米"})),
+        ("四平利用外资同比增长了多少？", "subject", "利用外资"),
+        ("纪念馆重新开馆是哪一天？", "when", "day"),
+        ("上半年四平的粮食产量是多少？", "done", True),
+        ("今年的粮食产量目标是多少？", "done", False),
+        ("全会要求下半年坚决跑出什么？", "verbs", ("跑出",)),
+        ("若干措施涉及哪些领域的改革？", "item", "领域"),
+        ("On what date was the plenary session held?", "when", "day"),
+    ],
+)
+def test_the_frame_reads_the_question(question, field, expected):
+    assert getattr(frame_of(question), field) == expected
+
+
+def test_list_questions_are_not_quantity_questions():
+    assert frame_of("下半年全市工作分哪几个方面部署？").empty
+    assert frame_of("抓党建部分要强化哪几种“力”？").empty
+
+
+@pytest.mark.parametrize(
+    ("number", "unit"), [("16.27亿元", "元"), ("12000余人", "人"), ("5.3%", "%"), ("131.7万头", "头"), ("7所", "所")]
+)
+def test_unit_of_strips_value_magnitude_and_approximation(number, unit):
+    assert unit_of(number) == unit
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "lacks"),
+    [
+        ("肉牛养殖贷款的利率是多少？", "投放肉牛养殖贷款16.27亿元。", "unit"),
+        ("双辽电厂扩建后的装机容量是多少？", "总投资100亿元的双辽电厂六号机组扩建。", "装机容量"),
+        ("上半年四平进出口总额是多少亿元？", "进出口总额同比增长11.2%。", "unit"),
+        ("四平战役纪念馆重新开馆是哪一天？", "推动四平战役纪念馆重新布展并开馆。", "date"),
+        ("农民专业合作社比去年同期增加了多少个？", "全市农民专业合作社达到7297个。", "change"),
+        ("上半年四平的粮食产量是多少？", "力争今年全市粮食产量达到96亿斤。", "target"),
+        ("四平数字经济产业园入驻了多少家企业？", "吸引更多企业入驻四平数字经济产业园。", "figure"),
+    ],
+)
+def test_a_near_miss_sentence_does_not_meet_the_frame(question, sentence, lacks):
+    assert lacks in unmet(frame_of(question), sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("肉牛养殖贷款投放了多少？", "投放肉牛养殖贷款16.27亿元。"),
+        ("上半年四平进出口总额增长了多少？", "进出口总额同比增长11.2%。"),
+        ("打算开几家社区食堂？", "规划建设7所社区食堂。"),
+        ("四平今年的粮食产量目标是多少？", "力争今年全市粮食产量达到96亿斤。"),
+        ("全会是哪天召开的？", "全会于2023年8月3日召开。"),
+    ],
+)
+def test_the_answering_sentence_meets_the_frame(question, sentence):
+    assert unmet(frame_of(question), sentence) == ""
+
+
+# --- word matching --------------------------------------------------------------------
+
+
+def test_an_unknown_word_is_matched_to_index_words_that_contain_it():
+    vocabulary = ["肉牛", "养殖", "秸秆", "禁烧", "孩子", "日子", "样子", "房子", "第一"]  # 秆 in one word, 子 in four
+    expander = SubwordExpander(vocabulary, idf=lambda w: 1.0)
+    found = expander.expand(["牛", "秆子", "养殖", "第四"], knows=set(vocabulary).__contains__)
+    assert found["牛"] == {"肉牛"}
+    assert found["秆子"] == {"秸秆"}  # 秆 is rare in the index; 子 is not, so it adds nothing
+    assert "养殖" not in found  # known words are left alone
+    assert "第四" not in found  # an ordinal is not another ordinal
+
+
+def test_the_lexicon_reads_cc_cedict_backwards_and_keeps_what_the_index_knows():
+    lines = [
+        "全會 全会 [quan2 hui4] /plenary session/plenary meeting/",
+        "農田 农田 [nong2 tian2] /farmland/cultivated land/",
+        "菜牛 菜牛 [cai4 niu2] /beef cattle/",
+        "食堂 食堂 [shi2 tang2] /dining hall/CL:個|个[ge4]/",
+    ]
+    lexicon = Lexicon(lines)
+    knows = {"全会", "农田", "食堂"}.__contains__
+    terms = lexicon.translate("When was the plenary session on farmland held?", knows, idf=lambda t: 1.0)
+    assert terms == ["全会", "农田"]
+    assert lexicon.translate("How many beef cattle?", knows, idf=lambda t: 1.0) == []  # 菜牛 is not in the index
+
+
+def test_the_shipped_cc_cedict_loads():
+    lexicon = cedict()
+    assert lexicon is not None
+    assert "全会" in lexicon.phrases["plenary session"]
+
+
+# --- cut sentences ---------------------------------------------------------------------
+
+
+def test_a_passage_cut_mid_sentence_is_completed_with_exact_offsets():
+    doc = "第一句完整。下半年的要求是：抓发展、促改革、扩开放、强党建，加快建设。下一句。"
+    cut_at = doc.index("扩开放")
+    passage = Passage(
+        n=1, chunk_id="c", doc_id="d", source="s", heading=(), kind="body", text=doc[6:cut_at],
+        spans=((6, cut_at),), score=1.0, dense_score=0.0, keyword_score=0.0,
+    )
+    done = complete(passage, lambda doc_id: doc)
+    assert done.text == "下半年的要求是：抓发展、促改革、扩开放、强党建，加快建设。"
+    assert "".join(doc[s:e] for s, e in done.spans) == done.text
+
+
+def test_completion_stops_at_a_line_break():
+    doc = "标题\n正文的第一句，没有句号"
+    passage = Passage(
+        n=1, chunk_id="c", doc_id="d", source="s", heading=(), kind="body", text="正文的第一句",
+        spans=((3, 9),), score=1.0, dense_score=0.0, keyword_score=0.0,
+    )
+    done = complete(passage, lambda doc_id: doc)
+    assert done.text == "正文的第一句，没有句号"  # to the end of the line; not back across the break
+
+
+# --- the answer path on the report ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> AnswerService:
+    return AnswerService.from_settings(load_settings(home=tmp_path_factory.mktemp("grounding-home")))
+
+
+@pytest.mark.parametrize(
+    ("near_miss", "answerable"),
+    [
+        ("肉牛养殖贷款的利率是多少？", "已经投放了多少肉牛养殖贷款？"),
+        ("上半年四平进出口总额是多少亿元？", "上半年四平进出口总额增长了多少？"),
+        ("四平战役纪念馆重新开馆是哪一天？", "四平市委八届六次全会是哪天召开的？"),
+    ],
+)
+def test_near_misses_are_refused_and_their_twins_answered(service, report_text, near_miss, answerable):
+    refused = service.answer(near_miss)
+    assert refused.refused and refused.refusal_reason
+    answered = service.answer(answerable)
+    assert not answered.refused and answered.citations
+    for c in answered.citations:
+        assert normalize_text(report_text[c.start:c.end]) == c.quote
+
+
+def test_a_which_question_lists_the_parallel_items(service):
+    answer = service.answer("抓党建部分要强化哪几种“力”？")
+    for item in ["政治建设引领力", "干部队伍凝聚力", "优秀人才支撑力", "惩治腐败震慑力"]:
+        assert item in answer.text
+    assert answer.checks.citation_coverage == 1.0
+
+
+def test_a_numbered_part_is_found_through_the_outline(service):
+    answer = service.answer("下半年部署的第四部分讲什么？")
+    assert answer.text.startswith("四、")
+    assert "粮食生产" in answer.text and "五、" not in answer.text
+
+
+def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):
+    answer = service.answer("四平现在一共养了多少头牛？")  # the report says 肉牛
+    assert not answer.refused
+    assert "131.7万头" in answer.text
+
+
+def test_a_sentence_cut_by_the_chunker_is_quoted_whole(service, report_text):
+    answer = service.answer("下半年全市工作的总体要求是什么？")
+    assert "惠民生、强党建" in answer.text
+    c = answer.citations[0]
+    assert normalize_text(report_text[c.start:c.end]) == c.quote
