@@ -29,9 +29,10 @@ from chat.text import language, numbers
 
 _QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎|个方面|方面)|多大|多长|多高|多久")
 _PART = re.compile(r"[？?；;。！!]")
-_UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
+_UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(周年|钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
                    r"个|项|所|家|户|座|件|条|次|批|处|台|辆|倍|年|天|月)")
-_PERCENT = re.compile(r"百分之几|百分比|比例|比重|增速|增幅|占比|率是多少|率有多少")
+# A share is asked for next to the quantity word: 比重是多少, 多大比例, 百分之几, 增速.
+_PERCENT = re.compile(r"百分之几|百分比|(?:比例|比重|增速|增幅|占比|率)(?:是|为|有|达到|达)?(?:多少|多大|几)|多大(?:比例|比重)|占.{0,4}(?:多少|多大|几)")
 _DAY = re.compile(r"哪一天|哪天|几号|几月几日|哪一日|什么日子")
 _TIME = re.compile(r"什么时候|何时|哪年|哪一年|什么时间|哪个月|几月份")
 _DONE = re.compile(r"上半年|已经|已")
@@ -49,18 +50,27 @@ _FAMILIES = (
     frozenset({"公里", "千米", "米"}),
     frozenset({"人", "人次", "名", "位"}),
     frozenset({"年", "天", "月"}),
+    frozenset({"周年"}),
     frozenset({"%", "‰"}),
     COUNTERS,
 )
 _ASKED_ALIAS = {"钱": "元", "位": "人"}
 # Words that stand before 多少 without naming an attribute of their own.
 _FILLER = frozenset("是 有 为 达到 达 约 大约 共 一共 总共 合计 能 要 将 会 可以 还 都 到 放到 分别 目前 现在 大概 究竟 到底".split())
-_GENERIC_HEADS = frozenset("数量 数字 规模 情况 数 总数 总计 多少 人数 个数".split())
+# Heads that say nothing of their own, or (比例, 比重) that the unit asked for already checks.
+_GENERIC_HEADS = frozenset("数量 数字 规模 情况 数 总数 总计 多少 人数 个数 比例 比重 占比 百分比 比率".split())
 _AIM_HEADS = frozenset("目标 计划 任务".split())
 _AIM_WORDS = ("力争", "目标", "计划", "确保", "争取", "要", "达到", "突破")
 _TARGET_WORDS = ("力争", "争取", "确保", "目标")
 _DATE = re.compile(r"\d+\s*[日号]|[〇一二三四五六七八九十]+[日号]")
-_TIME_WORDS = re.compile(r"\d+\s*[年月日号]|年底|年末|年初|上半年|下半年|今年|明年|去年|月底|季度|前|以来")
+_TIME_WORDS = re.compile(r"\d+\s*[年月日]|\d+月\d+号|年底|年末|年初|上半年|下半年|今年|明年|去年|月底|季度")
+_YEAR_WORDS = re.compile(r"\d+\s*年(?!\d*[月日])|今年|明年|去年|后年|当年")
+_YEAR_ASKED = re.compile(r"哪一?年")
+_EXPLICIT_YEAR = re.compile(r"(?:19|20)\d\d\s*年")
+_RANK_ASKED = re.compile(r"第几|排名第?几|排第几|位居第几|名次")
+_RANK_WORDS = re.compile(r"第[一二三四五六七八九十\d]+|首位|前[三五十]|排名|位居")
+# Per-unit modifiers: 人均GDP is not GDP, 每亩投入 is not the total.
+_DISTRIBUTIVE = re.compile(r"人均|平均|年均|户均|亩均|每亩|每人|每户")
 _CHANGE_WORDS = re.compile(r"增长|增加|提高|提升|下降|减少|增速|增幅|同比|比上年|翻番")
 
 
@@ -76,6 +86,9 @@ class Frame:
     shadows: tuple[str, ...] = ()  # the question's longer words that hold the head
     verbs: tuple[str, ...] = ()  # what-questions: the verbs before 什么 (跑出什么、实现什么)
     item: str = ""  # which-questions: the kind of item asked for (哪些领域 → 领域)
+    counted: str = ""  # the noun counted: 多少户居民 → 居民
+    years: tuple[str, ...] = ()  # a year the question names: 2022年
+    per: tuple[str, ...] = ()  # per-unit modifiers: 人均, 每亩
 
     def lacks_verb(self, text: str) -> bool:
         """Whether ``text`` has none of the verbs a what-question asks about."""
@@ -87,12 +100,12 @@ class Frame:
 
     @property
     def empty(self) -> bool:
-        return not (self.units or self.head or self.change or self.when or self.figure)
+        return not (self.units or self.head or self.change or self.when or self.figure or self.years or self.per)
 
 
 def unit_of(number: str) -> str:
-    """``16.27亿元`` → ``元``; ``12000余人`` → ``人``; ``5.3%`` → ``%``."""
-    return re.sub(r"^[\d.]+(?:万亿|亿|万|千|百)?(?:余|多)?", "", number)
+    """``16.27亿元`` → ``元``; ``12000余人`` → ``人``; ``5.3%`` → ``%``; ``三周年`` → ``周年``."""
+    return re.sub(r"^(?:[\d.]+|[一二两三四五六七八九十百千]+)(?:万亿|亿|万|千|百)?(?:余|多)?", "", number)
 
 
 def _family(unit: str) -> frozenset[str]:
@@ -156,7 +169,8 @@ _GENERIC_ITEMS = frozenset("方面 内容 工作 东西 事情 部分 措施 举
 
 
 _WHAT = re.compile(r"什么|哪些")
-_LIGHT_VERBS = frozenset("是 有 叫 讲 做 干 说 指 为 成 用 要 能 会 提到 提出 包括 涉及 采取 属于 称为 叫做 得到 获得 享受 受到 拿到".split())
+_LIGHT_VERBS = frozenset("是 有 叫 讲 做 干 说 指 为 成 用 要 能 会 提到 提出 包括 涉及 采取 属于 称为 叫做 得到 获得 享受 受到 拿到 "
+                         "预计 计划 准备 打算".split())
 
 
 def _what_verbs(question: str) -> tuple[str, ...]:
@@ -177,18 +191,34 @@ def _what_verbs(question: str) -> tuple[str, ...]:
 def _first_frame(question: str) -> Frame:
     for part in _PART.split(question):
         if _DAY.search(part):
-            return Frame(when="day", done=bool(_DONE.search(part)))
+            return Frame(when="day", done=bool(_DONE.search(part)), **_qualifiers(part))
         if _TIME.search(part):
-            return Frame(when="time")
+            return Frame(when="year" if _YEAR_ASKED.search(part) else "time", **_qualifiers(part))
+        if _RANK_ASKED.search(part):
+            return Frame(when="rank", **_qualifiers(part))
         match = _QUANTITY.search(part)
         if match:
             return _quantity_frame(part, match)
     return Frame()
 
 
+def _qualifiers(part: str) -> dict:
+    """What any answer must also match: the year named (2022年) and a per-unit modifier (人均)."""
+    return {"years": tuple(_EXPLICIT_YEAR.findall(part)), "per": tuple(_DISTRIBUTIVE.findall(part))}
+
+
+def _counted(part: str, after: int) -> str:
+    """The noun counted after 多少/几 and its unit: 多少户居民 → 居民, 多大比例 → 比例."""
+    tags = [(w, f) for w, f in _tags(part[after:]) if w.strip()]
+    if tags and tags[0][1].startswith(("n", "vn", "l")) and tags[0][0] not in _GENERIC_HEADS and len(tags[0][0]) >= 2:
+        return tags[0][0]
+    return ""
+
+
 def _quantity_frame(part: str, match: re.Match) -> Frame:
     unit = _UNIT.match(part[match.start():])
     units = _family(unit.group(1)) if unit else frozenset()
+    counted = _counted(part, match.start() + (len(unit.group(0)) if unit else len(match.group(0))))
     if _PERCENT.search(part):
         units = _family("%")
     tokens = [w for w, f in _tags(part[: match.start()]) if w.strip() and f != "x"]  # x: punctuation
@@ -210,13 +240,16 @@ def _quantity_frame(part: str, match: re.Match) -> Frame:
         head = tokens[-1]
         if tags.get(head, "").startswith(("ns", "nr", "t")):
             head = ""
-        elif len(head) == 1 and len(tokens) > 1:  # 养殖量, 上线率: the one-character head needs its noun
-            head = tokens[-2] + head
+        elif len(head) == 1 and len(tokens) > 1 and tokens[-2] not in ("的", "地"):
+            head = tokens[-2] + head  # 养殖量, 上线率: the one-character head needs its noun
     if head in _GENERIC_HEADS:
         head = ""
     done = bool(_DONE.search(part)) and not _AIM.search(part)
+    if head == "钱" or head.endswith("的钱"):
+        head, units = "", units or _family("元")
     shadows = tuple(w for w, _ in _tags(part) if head and head in w and w != head)
-    return Frame(units=units, head=head, change=change, subject=subject, done=done, figure=True, shadows=shadows)
+    return Frame(units=units, head=head, change=change, subject=subject, done=done, figure=True, shadows=shadows,
+                 counted=counted, **_qualifiers(part))
 
 
 def unmet(frame: Frame, text: str, context: str = "") -> str:
@@ -227,10 +260,20 @@ def unmet(frame: Frame, text: str, context: str = "") -> str:
     whole = context + text
     for longer in frame.shadows:  # 标准 inside 高标准农田 is not the asked-for 标准
         whole = whole.replace(longer, "")
+    for year in frame.years:
+        if year.replace(" ", "") not in whole.replace(" ", ""):
+            return f"the passages say nothing of {year}"
+    for modifier in frame.per:
+        if modifier not in whole:
+            return f"the passages give no {modifier} figure"
     if frame.when == "day":
         return "" if _DATE.search(text) else "the passages give no date"
+    if frame.when == "year":
+        return "" if _YEAR_WORDS.search(text) else "the passages give no year"
     if frame.when == "time":
         return "" if _TIME_WORDS.search(text) else "the passages give no time"
+    if frame.when == "rank":
+        return "" if _RANK_WORDS.search(text) else "the passages give no rank"
     nums = numbers(text)
     if frame.figure and not nums:
         return "the passages give no figure for it"
@@ -242,6 +285,8 @@ def unmet(frame: Frame, text: str, context: str = "") -> str:
                 return "the passages give no target"
         elif frame.head not in whole:
             return f"the passages do not give the {frame.head}"
+    if frame.counted and frame.counted not in whole:
+        return f"the passages do not count {frame.counted}"
     if frame.change:
         if not _CHANGE_WORDS.search(text):
             return "the passages give no change"

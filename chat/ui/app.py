@@ -218,8 +218,10 @@ def build_app(library: Library) -> gr.Blocks:
             view = library_view()
             return _status(library), *view, gr.Timer(active=not library.ready)
 
-        timer.tick(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private")
-        demo.load(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private")
+        timer.tick(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private",
+                   show_progress="hidden")
+        demo.load(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private",
+                  show_progress="hidden")
 
         # --- API only ------------------------------------------------------------------------
         def ask_api(question: str, history: list | str | None = None, k: int | None = None,
@@ -260,8 +262,9 @@ def _need_index(library: Library) -> None:
 def _status(library: Library) -> str:
     if not library.ready:
         if library.first_build:
-            return "⏳ Building the index of the bundled report (first run, about 10–20 s)… Questions wait until it is ready."
-        return "⏳ Opening the index…"
+            return ("**Building the index of the bundled report** (first run, about 10–20 s)… "
+                    "Questions wait until it is ready.")
+        return "**Opening the index…**"
     if library.error is not None:
         return f"⚠ The index could not be opened: {library.error}"
     snapshot = library.service.snapshot
@@ -306,6 +309,8 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
         show_error=False,
         quiet=quiet,
         ssr_mode=False,
+        run_history=False,  # it would keep every call's inputs (the API key too) in the browser
+        footer_links=["api", "settings"],
         theme=theme(),
         css=assets.CSS,
         head=assets.HEAD,
