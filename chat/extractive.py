@@ -182,7 +182,9 @@ class ExtractiveAnswerer:
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's terms with their IDF; question phrasing left out."""
-        return {t: self.idf(t) for t in self._terms(question) if t not in QUESTION_WORDS}
+        terms = [t for t in self._terms(question) if t not in QUESTION_WORDS]
+        # 下半年 is also cut as 下半 and 半年: count the word once, not three times.
+        return {t: self.idf(t) for t in terms if not any(t != u and t in u for u in terms)}
 
     def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
               aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from chat.text import language, numbers
 
-_QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎|个方面|方面)|多大|多长|多高|多久")
+_QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎)|多大|多长|多高|多久")
 _PART = re.compile(r"[？?；;。！!]")
 _UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(周年|钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
                    r"个|项|所|家|户|座|件|条|次|批|处|台|辆|倍|年|天|月)")

@@ -43,6 +43,7 @@ class Support:
 @dataclass(frozen=True)
 class RefusalPolicy:
     min_sentence: float = 0.3
+    min_framed: float = 0.3
     max_unknown: float = 0.7
     en_min_dense: float = 0.72
     top: int = 3
@@ -97,6 +98,6 @@ class RefusalPolicy:
             return "the documents never mention what the question is about"
         if support.sentence < self.min_sentence:
             return "no sentence of the passages holds what the question asks"
-        if support.framed < self.min_sentence:
+        if support.framed < self.min_framed:
             return support.frame_reason or "no sentence of the passages gives the kind of answer asked for"
         return ""

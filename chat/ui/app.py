@@ -45,211 +45,215 @@ def new_session() -> dict[str, Any]:
     return {"history": [], "messages": [], "turns": []}
 
 
-def build_app(library: Library) -> gr.Blocks:
-    settings = library.settings
-    default_answerer = "llm" if settings.llm.base_url and settings.llm.model else "extractive"
+class Handlers:
+    """The app's event handlers, over one :class:`Library`. Per-session data comes in and goes out
+    through ``gr.State``; nothing here holds a session's data."""
 
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    # --- chat ------------------------------------------------------------------------------
+
+    def chat(self, text: str, k: float, answerer: str, base_url: str, model: str, api_key: str,
+             session: dict[str, Any]):
+        """Stream the answer to ``text`` into the chat; at the end, its sources, warnings and JSON.
+
+        Yields (messages, sources, warnings, answer JSON, session, question box).
+        """
+        session = dict(session)
+        if not (text or "").strip():
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
+            return
+        turn = len(session["turns"]) + 1
+        messages = list(session["messages"]) + [
+            {"role": "user", "content": render.markdown_text(text)},
+            {"role": "assistant", "content": "…"},
+        ]
+        if not self.library.ready:
+            messages[-1] = {"role": "assistant", "content": _status(self.library)}
+            yield messages, gr.skip(), "", gr.skip(), session, ""
+        try:
+            service = self.library.wait()
+        except RagchatError as exc:
+            raise gr.Error(f"the index could not be opened: {exc}") from None
+        choice = AnswererChoice(answerer or "extractive", base_url or "", model or "", api_key or "")
+        partial, answer = "", None
+        try:
+            for event in stream_answer(service, text, session["history"], choice, int(k or 0) or None):
+                if event.answer is not None:
+                    answer = event.answer
+                    break
+                if event.notice:
+                    partial = ""
+                    messages[-1] = {"role": "assistant", "content": "⚠ " + render.markdown_text(event.notice)}
+                else:
+                    partial += event.text
+                    messages[-1] = {"role": "assistant", "content": render.markdown_text(partial) + " ▍"}
+                yield messages, gr.skip(), "", gr.skip(), session, ""
+        except RagchatError as exc:
+            raise gr.Error(str(exc) if isinstance(exc, EmptyQuestionError) else f"no answer: {exc}") from None
+        assert answer is not None
+        messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
+        title = text if answer.standalone_question == answer.question else (
+            f"{text} (searched as: {answer.standalone_question})")
+        session["messages"] = messages
+        session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
+        session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
+        yield (messages, render.sources_panel(session["turns"]),
+               render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
+
+    @staticmethod
+    def clear():
+        """Forget the session's conversation: (messages, sources, warnings, answer JSON, session)."""
+        return [], render.sources_panel([]), "", None, new_session()
+
+    # --- documents -------------------------------------------------------------------------
+
+    def library_view(self):
+        """(document table, remove choices), once the index is open."""
+        if not self.library.ready or self.library.error is not None:
+            return gr.skip(), gr.skip()
+        rows = self.library.documents()
+        choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
+        return render.documents_html(rows), gr.Dropdown(choices=choices, value=[])
+
+    def upload(self, paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+        """Save and index uploaded files: (result, table, choices, result JSON, file box, status)."""
+        _need_index(self.library)
+        if not paths:
+            raise gr.Error("choose one or more files to upload first")
+        uploads = [Upload(Path(p), Path(p).name) for p in paths]
+        try:
+            result = self.library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
+        except RagchatError as exc:
+            raise gr.Error(f"the index was not changed: {exc}") from None
+        finally:
+            for upload in uploads:  # Gradio's temporary copy: the document now lives in documents_dir
+                Path(upload.path).unlink(missing_ok=True)
+        return (render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), None,
+                _status(self.library))
+
+    def remove(self, targets: list[str] | None):
+        """Remove documents by id: (result, table, choices, result JSON, status)."""
+        _need_index(self.library)
+        if not targets:
+            raise gr.Error("choose the documents to remove first")
+        try:
+            result = self.library.remove(targets)
+        except RagchatError as exc:
+            raise gr.Error(f"the index was not changed: {exc}") from None
+        return render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), _status(self.library)
+
+    def tick(self):
+        """(status, table, choices, timer): polled until the index is open."""
+        return _status(self.library), *self.library_view(), gr.Timer(active=not self.library.ready)
+
+    # --- API only ----------------------------------------------------------------------------
+
+    def ask(self, question: str, history: list | str | None = None, k: int | None = None,
+            answerer: str | None = None) -> dict:
+        """Answer a question. history: [[role, text], ...] or [{"role", "content"}, ...] (roles
+        user/assistant), oldest first; k: passages to retrieve; answerer: extractive or llm.
+        Returns the Answer JSON (the shape of `ragchat ask --json`)."""
+        try:
+            turns = parse_history(history)
+            service = self.library.wait()
+            choice = AnswererChoice(answerer or ("llm" if service.endpoint is not None else "extractive"))
+            return answer_once(service, question, turns, choice, int(k) if k else None).to_dict()
+        except (RagchatError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    def documents(self) -> list:
+        """The indexed documents: doc_id, source, n_chunks, n_chars, bytes, indexed_at."""
+        _need_index(self.library)
+        return self.library.documents()
+
+
+def build_app(library: Library) -> gr.Blocks:
+    """The Blocks: a Chat tab and a Documents tab, wired to :class:`Handlers`."""
+    handlers = Handlers(library)
     with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
-        state = gr.State(new_session())
         gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
         status = gr.Markdown(_status(library), label="status", elem_id="rc-status")
         with gr.Tab("Chat"):
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Conversation", elem_id="rc-chat", height=460, latex_delimiters=[],
-                        feedback_options=None, buttons=["copy"], sanitize_html=True,
-                    )
-                    question = gr.Textbox(
-                        label="Question", placeholder="Ask about the documents (Chinese or English)",
-                        elem_id="rc-question", lines=1, max_lines=4, autofocus=True,
-                    )
-                    with gr.Row():
-                        ask = gr.Button("Ask", variant="primary", elem_id="rc-ask")
-                        clear = gr.Button("Clear conversation", elem_id="rc-clear")
-                    gr.Examples(EXAMPLES, inputs=[question], label="Examples")
-                with gr.Column(scale=2):
-                    warnings = gr.HTML("", label="warnings", elem_id="rc-warnings")
-                    gr.Markdown("### Sources")
-                    sources = gr.HTML(render.sources_panel([]), label="sources", elem_id="rc-sources")
-            with gr.Accordion("Settings", open=False):
-                with gr.Row():
-                    k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages retrieved (top-k)")
-                    answerer = gr.Radio(
-                        ["extractive", "llm"], value=default_answerer, label="Answerer",
-                        info="extractive: sentences of the documents, no model; llm: an OpenAI-compatible endpoint",
-                    )
-                with gr.Row():
-                    base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL",
-                                          placeholder="http://127.0.0.1:8080/v1")
-                    model = gr.Textbox(settings.llm.model, label="LLM model")
-                    api_key = gr.Textbox("", label="API key", type="password",
-                                         placeholder="sent to the endpoint only; never stored or shown")
-            with gr.Accordion("Answer JSON (what /ask returns)", open=False):
-                answer_json = gr.JSON(label="Answer")
-
+            _chat_tab(handlers, library.settings)
         with gr.Tab("Documents"):
-            gr.Markdown(
-                f"Upload {', '.join(allowed_extensions(settings))} files, at most "
-                f"{settings.ui.max_upload_mb:g} MiB each; many at once. Questions keep being answered "
-                "from the previous index until the new one is ready."
-            )
-            files = gr.File(label="Files to add", file_count="multiple", type="filepath", elem_id="rc-files")
-            upload = gr.Button("Upload and index", variant="primary", elem_id="rc-upload")
-            update_result = gr.HTML("", label="update", elem_id="rc-update")
-            update_json = gr.JSON(label="Result", visible=False)
-            gr.Markdown("### Indexed documents")
-            documents = gr.HTML("", label="documents", elem_id="rc-documents")
-            with gr.Row():
-                to_remove = gr.Dropdown([], multiselect=True, label="Documents to remove",
-                                        allow_custom_value=True, scale=4, elem_id="rc-remove-choice")
-                remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rc-remove")
-
+            documents, to_remove = _documents_tab(handlers, library.settings, status)
         timer = gr.Timer(1.0)
-
-        # --- chat ------------------------------------------------------------------------
-        def chat(text: str, k_value: float, answerer_name: str, url: str, model_name: str, key: str,
-                 session: dict[str, Any]):
-            session = dict(session)
-            if not (text or "").strip():
-                yield _unchanged(session)
-                return
-            turn = len(session["turns"]) + 1
-            messages = list(session["messages"]) + [
-                {"role": "user", "content": render.markdown_text(text)},
-                {"role": "assistant", "content": "…"},
-            ]
-            if not library.ready:
-                messages[-1] = {"role": "assistant", "content": _status(library)}
-                yield messages, gr.skip(), "", gr.skip(), session, ""
-            try:
-                service = library.wait()
-            except RagchatError as exc:
-                raise gr.Error(f"the index could not be opened: {exc}") from None
-            choice = AnswererChoice(answerer_name or "extractive", url or "", model_name or "", key or "")
-            partial = ""
-            answer = None
-            try:
-                for event in stream_answer(service, text, session["history"], choice, int(k_value or 0) or None):
-                    if event.answer is not None:
-                        answer = event.answer
-                        break
-                    if event.notice:
-                        partial = ""
-                        messages[-1] = {"role": "assistant", "content": "⚠ " + render.markdown_text(event.notice)}
-                    else:
-                        partial += event.text
-                        messages[-1] = {"role": "assistant", "content": render.markdown_text(partial) + " ▍"}
-                    yield messages, gr.skip(), "", gr.skip(), session, ""
-            except EmptyQuestionError as exc:
-                raise gr.Error(str(exc)) from None
-            except RagchatError as exc:
-                raise gr.Error(f"no answer: {exc}") from None
-            assert answer is not None
-            messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
-            session["messages"] = messages
-            session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
-            title = text if answer.standalone_question == answer.question else (
-                f"{text} (searched as: {answer.standalone_question})")
-            session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
-            yield (messages, render.sources_panel(session["turns"]),
-                   render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
-
-        chat_inputs = [question, k, answerer, base_url, model, api_key, state]
-        chat_outputs = [chatbot, sources, warnings, answer_json, state, question]
-        ask.click(chat, chat_inputs, chat_outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
-        question.submit(chat, chat_inputs, chat_outputs, api_name="chat_submit",
-                        api_visibility="undocumented", concurrency_id=CHAT_CONCURRENCY)
-
-        def clear_conversation():
-            return [], render.sources_panel([]), "", None, new_session()
-
-        clear.click(clear_conversation, None, [chatbot, sources, warnings, answer_json, state], api_name="clear",
-                    queue=False)
-        chatbot.clear(clear_conversation, None, [chatbot, sources, warnings, answer_json, state],
-                      api_visibility="private", queue=False)
-
-        # --- documents ---------------------------------------------------------------------
-        def library_view():
-            if not library.ready or library.error is not None:
-                return gr.skip(), gr.skip()
-            rows = library.documents()
-            choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
-            return render.documents_html(rows), gr.Dropdown(choices=choices, value=[])
-
-        def upload_files(paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
-            _need_index(library)
-            paths = paths or []
-            if not paths:
-                raise gr.Error("choose one or more files to upload first")
-            uploads = [Upload(Path(p), Path(p).name) for p in paths]
-            try:
-                result = library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
-            except RagchatError as exc:
-                raise gr.Error(f"the index was not changed: {exc}") from None
-            finally:
-                for upload_ in uploads:  # the server's temporary copy; the document now lives in documents_dir
-                    Path(upload_.path).unlink(missing_ok=True)
-            view = library_view()
-            return render.update_html(result.to_dict()), *view, result.to_dict(), None, _status(library)
-
-        upload.click(
-            upload_files, [files], [update_result, documents, to_remove, update_json, files, status],
-            api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1,
-        )
-
-        def remove_documents(targets: list[str] | None):
-            _need_index(library)
-            if not targets:
-                raise gr.Error("choose the documents to remove first")
-            try:
-                result = library.remove(targets)
-            except RagchatError as exc:
-                raise gr.Error(f"the index was not changed: {exc}") from None
-            view = library_view()
-            return render.update_html(result.to_dict()), *view, result.to_dict(), _status(library)
-
-        remove.click(
-            remove_documents, [to_remove], [update_result, documents, to_remove, update_json, status],
-            api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1,
-        )
-
-        def tick():
-            view = library_view()
-            return _status(library), *view, gr.Timer(active=not library.ready)
-
-        timer.tick(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private",
-                   show_progress="hidden")
-        demo.load(tick, None, [status, documents, to_remove, timer], queue=False, api_visibility="private",
-                  show_progress="hidden")
-
-        # --- API only ------------------------------------------------------------------------
-        def ask_api(question: str, history: list | str | None = None, k: int | None = None,
-                    answerer: str | None = None) -> dict:
-            """Answer a question. history: [[role, text], ...] or [{"role", "content"}, ...] (roles
-            user/assistant), oldest first; k: passages to retrieve; answerer: extractive or llm.
-            Returns the Answer JSON (the shape of `ragchat ask --json`)."""
-            try:
-                turns = parse_history(history)
-                service = library.wait()
-                choice = AnswererChoice(answerer or ("llm" if service.endpoint is not None else "extractive"))
-                return answer_once(service, question, turns, choice, int(k) if k else None).to_dict()
-            except (RagchatError, ValueError) as exc:
-                raise gr.Error(str(exc)) from None
-
-        gr.api(ask_api, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
-
-        def documents_api() -> list:
-            """The indexed documents: doc_id, source, n_chunks, n_chars, bytes, indexed_at."""
-            _need_index(library)
-            return library.documents()
-
-        gr.api(documents_api, api_name="documents", queue=False)
+        outputs = [status, documents, to_remove, timer]
+        timer.tick(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
+        demo.load(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
+        gr.api(handlers.ask, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
+        gr.api(handlers.documents, api_name="documents", queue=False)
     return demo
 
 
-def _unchanged(session: dict[str, Any]):
-    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
+def _chat_tab(handlers: Handlers, settings: Settings) -> None:
+    state = gr.State(new_session())
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation", elem_id="rc-chat", height=460, latex_delimiters=[],
+                feedback_options=None, buttons=["copy"], sanitize_html=True,
+            )
+            question = gr.Textbox(
+                label="Question", placeholder="Ask about the documents (Chinese or English)",
+                elem_id="rc-question", lines=1, max_lines=4, autofocus=True,
+            )
+            with gr.Row():
+                ask = gr.Button("Ask", variant="primary", elem_id="rc-ask")
+                clear = gr.Button("Clear conversation", elem_id="rc-clear")
+            gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+        with gr.Column(scale=2):
+            warnings = gr.HTML("", label="warnings", elem_id="rc-warnings")
+            gr.Markdown("### Sources")
+            sources = gr.HTML(render.sources_panel([]), label="sources", elem_id="rc-sources")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages retrieved (top-k)")
+            answerer = gr.Radio(
+                ["extractive", "llm"], label="Answerer",
+                value="llm" if settings.llm.base_url and settings.llm.model else "extractive",
+                info="extractive: sentences of the documents, no model; llm: an OpenAI-compatible endpoint",
+            )
+        with gr.Row():
+            base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL", placeholder="http://127.0.0.1:8080/v1")
+            model = gr.Textbox(settings.llm.model, label="LLM model")
+            api_key = gr.Textbox("", label="API key", type="password",
+                                 placeholder="sent to the endpoint only; never stored or shown")
+    with gr.Accordion("Answer JSON (what /ask returns)", open=False):
+        answer_json = gr.JSON(label="Answer")
+
+    inputs = [question, k, answerer, base_url, model, api_key, state]
+    outputs = [chatbot, sources, warnings, answer_json, state, question]
+    ask.click(handlers.chat, inputs, outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
+    question.submit(handlers.chat, inputs, outputs, api_name="chat_submit", api_visibility="undocumented",
+                    concurrency_id=CHAT_CONCURRENCY)
+    cleared = [chatbot, sources, warnings, answer_json, state]
+    clear.click(handlers.clear, None, cleared, api_name="clear", queue=False)
+    chatbot.clear(handlers.clear, None, cleared, api_visibility="private", queue=False)
+
+
+def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown) -> tuple[gr.HTML, gr.Dropdown]:
+    gr.Markdown(
+        f"Upload {', '.join(allowed_extensions(settings))} files, at most {settings.ui.max_upload_mb:g} MiB "
+        "each; many at once. Questions keep being answered from the previous index until the new one is ready."
+    )
+    files = gr.File(label="Files to add", file_count="multiple", type="filepath", elem_id="rc-files")
+    upload = gr.Button("Upload and index", variant="primary", elem_id="rc-upload")
+    result = gr.HTML("", label="update", elem_id="rc-update")
+    result_json = gr.JSON(label="Result", visible=False)
+    gr.Markdown("### Indexed documents")
+    documents = gr.HTML("", label="documents", elem_id="rc-documents")
+    with gr.Row():
+        to_remove = gr.Dropdown([], multiselect=True, label="Documents to remove", allow_custom_value=True,
+                                scale=4, elem_id="rc-remove-choice")
+        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rc-remove")
+    upload.click(handlers.upload, [files], [result, documents, to_remove, result_json, files, status],
+                 api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
+    remove.click(handlers.remove, [to_remove], [result, documents, to_remove, result_json, status],
+                 api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
+    return documents, to_remove
 
 
 def _need_index(library: Library) -> None:
