@@ -31,6 +31,7 @@ from chat.extractive import QUESTION_WORDS, ExtractiveAnswerer, section_line
 from chat.frame import frame_of
 from chat.lexicon import cedict
 from chat.refusal import RefusalPolicy
+from chat.scope import in_scope, names
 from chat.text import clean_question, language
 from chat.types import Answer, Checks, Passage
 from index.retriever import HybridRetriever
@@ -42,6 +43,7 @@ from ragchat.errors import EmptyQuestionError, LLMError
 from ragchat.settings import Settings
 
 MAX_QUESTION_TOKENS = 256
+SCOPE_DEPTH = 4  # with names to match, look this many times deeper for passages of documents that name them
 ANSWERERS = ("extractive", "llm")
 
 
@@ -183,7 +185,10 @@ class AnswerService:
             aliases = self._subwords(state["standalone"])
             if aliases:
                 keyword_query = state["standalone"] + " " + " ".join(sorted(set().union(*aliases.values())))
-        docs = self.retriever.search(state["standalone"], k=k, qvec=qvec, keyword_query=keyword_query)
+        wanted = names(state["standalone"], self.snapshot.keyword.knows) if state["lang"] != "en" else []
+        depth = k * SCOPE_DEPTH if wanted else k
+        docs = self.retriever.search(state["standalone"], k=depth, qvec=qvec, keyword_query=keyword_query)
+        docs = in_scope(docs, wanted, self._normalised_document)[:k]
         if state["standalone"] != state["question"] and state["history"]:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.
             focus = follow_up_core(state["question"], state["lang"])
@@ -198,7 +203,7 @@ class AnswerService:
         passages = [complete(p, self._normalised_document) for p in _passages(docs)]
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
         return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
-                "aliases": aliases}
+                "aliases": aliases, "names": wanted}
 
     def _fit(self, state: dict) -> dict:
         llm = self.settings.llm
@@ -211,7 +216,10 @@ class AnswerService:
         aliases = state["aliases"]
         knows = self.snapshot.keyword.knows
         support = self.policy.support(weights, kept, self.extractive.terms_with(aliases), knows, frame, aliases)
-        return {**state, "passages": kept, "dropped": dropped, "refusal": self.policy.refuse(support, state["lang"]),
+        refusal_reason = self.policy.refuse(support, state["lang"])
+        if not kept and state.get("names"):
+            refusal_reason = "no document that mentions " + "、".join(state["names"]) + " holds a matching passage"
+        return {**state, "passages": kept, "dropped": dropped, "refusal": refusal_reason,
                 "support": support}
 
     def _tokens(self, state: dict) -> Iterator[str]:

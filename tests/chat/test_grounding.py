@@ -187,3 +187,34 @@ def test_a_sentence_cut_by_the_chunker_is_quoted_whole(service, report_text):
     assert "惠民生、强党建" in answer.text
     c = answer.citations[0]
     assert normalize_text(report_text[c.start:c.end]) == c.quote
+
+
+# --- scope: the places a question names ------------------------------------------------
+
+
+def test_place_names_count_when_they_look_like_places_or_the_index_knows_them():
+    from chat.scope import names
+
+    knows = {"四平"}.__contains__
+    assert names("四平现在一共养了多少头牛？", knows) == ["四平"]
+    assert names("北京市的地铁线路有几条？", knows) == ["北京市"]  # unknown, but a place by its 市
+    assert names("城里装的那些治安监控摄像头项目验收了吗？", knows) == []  # jieba calls 治安 a place
+
+
+def test_passages_of_documents_that_never_name_the_place_are_set_aside():
+    from types import SimpleNamespace
+
+    from chat.scope import in_scope
+
+    texts = {"report": "四平市委八届六次全会……", "wiki": "19条公交线路临时改道。"}
+    docs = [SimpleNamespace(metadata={"doc_id": d}) for d in ("wiki", "report", "wiki")]
+    kept = in_scope(docs, ["四平市"], texts.__getitem__)
+    assert [d.metadata["doc_id"] for d in kept] == ["report"]
+    assert in_scope(docs, ["四平"], texts.__getitem__) == [docs[1]]  # 四平市 mentions 四平
+    assert in_scope(docs, [], texts.__getitem__) == docs
+
+
+def test_a_question_about_a_place_the_documents_never_name_is_refused(service):
+    answer = service.answer("北京市上半年GDP增长了多少？")
+    assert answer.refused
+    assert "北京市" in answer.refusal_reason

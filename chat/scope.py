@@ -1,0 +1,58 @@
+"""The places a question is about, and the documents that mention them.
+
+In an index of many documents, a question about 四平 can retrieve a passage of
+another document that shares its other words (``19条公交线路`` for
+``四平市的地铁线路有几条``). A passage whose document never mentions the place,
+person or organisation the question names cannot answer it, so such passages
+are set aside before answering; when no retrieved passage is left, the
+answer is a refusal (``北京市的GDP是多少`` asked of the report).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+NAME_TAGS = ("ns",)  # jieba: place names (its person, organisation and other-name tags are too often wrong)
+
+
+@lru_cache(maxsize=4096)
+def _tagged(question: str) -> tuple[tuple[str, str], ...]:
+    import jieba.posseg
+
+    return tuple((w, f) for w, f in jieba.posseg.cut(question))
+
+
+def names(question: str, knows: Callable[[str], bool]) -> list[str]:
+    """The place names of ``question`` (四平, 北京市).
+
+    jieba tags some common words as places (治安); a word counts only when it
+    ends like a place (市, 县 …) or the index knows it.
+    """
+    found = [w for w, f in _tagged(question)
+             if f in NAME_TAGS and len(w) >= 2 and (w[-1] in _SUFFIXES or knows(w))]
+    return list(dict.fromkeys(found))
+
+
+def mentions(text: str, name: str) -> bool:
+    """``name`` in ``text``, also without its administrative suffix (四平市 → 四平)."""
+    return name in text or (len(name) > 2 and name[-1] in _SUFFIXES and name[:-1] in text)
+
+
+_SUFFIXES = "市县区省镇乡村州"
+
+
+def in_scope(docs: list, wanted: list[str], document: Callable[[str], str]) -> list:
+    """The documents (langchain ``Document``s of chunks) whose source document names all of ``wanted``."""
+    if not wanted:
+        return docs
+    keep: dict[str, bool] = {}
+    out = []
+    for doc in docs:
+        doc_id = doc.metadata["doc_id"]
+        if doc_id not in keep:
+            text = document(doc_id)
+            keep[doc_id] = all(mentions(text, name) for name in wanted)
+        if keep[doc_id]:
+            out.append(doc)
+    return out
