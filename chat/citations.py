@@ -113,15 +113,15 @@ def resolve(sentences: list[tuple[str, list[int]]], passages: list[Passage]) -> 
     """One citation per (sentence, marker), in order of first use, each with its quote."""
     by_n = {p.n: p for p in passages}
     citations: list[Citation] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, int, int]] = set()
     for sentence, marks in sentences:
         for n in marks:
             passage = by_n.get(n)
             if passage is None:
                 continue
             quote, start, end = quote_span(sentence, passage)
-            if (n, quote) in seen:
-                continue
-            seen.add((n, quote))
+            if any(m == n and start < e and s < end for m, s, e in seen):
+                continue  # the same words of the passage, already cited (an English lead-in and its sentence)
+            seen.add((n, start, end))
             citations.append(Citation(n, passage.chunk_id, passage.source, passage.heading, quote, start, end))
     return citations

@@ -189,6 +189,9 @@ class AnswerService:
         depth = k * SCOPE_DEPTH if wanted else k
         docs = self.retriever.search(state["standalone"], k=depth, qvec=qvec, keyword_query=keyword_query)
         docs = in_scope(docs, wanted, self._normalised_document)[:k]
+        if state["lang"] == "en" and keyword_query:  # the Chinese terms also as a dense query
+            chinese = keyword_query[len(state["standalone"]) + 1:]
+            docs = _fuse(docs, self.retriever.search(chinese, k=k), k)
         if state["standalone"] != state["question"] and state["history"]:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.
             focus = follow_up_core(state["question"], state["lang"])
