@@ -21,15 +21,35 @@ install: $(STAMP)
 RAGCHAT_HOME ?= $(CURDIR)/.ragchat
 export RAGCHAT_HOME
 
-## run: the main job on the bundled report (the index is built on first run)
+## run: the chat UI on the bundled report at http://127.0.0.1:7860 (the index is built on first run)
 run: $(STAMP)
-	$(BIN)/ragchat ingest --out .ragchat/chunks.jsonl
-	$(BIN)/ragchat index add data/corpus
-	$(BIN)/ragchat index status
+	$(BIN)/ragchat ui
 
 ## test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Evaluation (docs/eval.md). Runs go to build/eval; embeddings are cached in
+# $RAGCHAT_EVAL_CACHE (default ~/.cache/ragchat/eval), so only new texts are embedded.
+CMRC_DEV := eval/data/cmrc2018/squad-style-data_cmrc2018_dev.json
+.PHONY: eval eval-cmrc eval-cmrc-full eval-gate
+
+## eval: the report dev set on the report alone, and on the report with the 848 CMRC passages
+eval: $(STAMP)
+	$(BIN)/ragchat eval run eval/sets/report_dev.jsonl --out build/eval/report
+	$(BIN)/ragchat eval run eval/sets/report_dev.jsonl --distractors --out build/eval/report-distractors
+
+## eval-cmrc: CMRC 2018 dev, the fixed 300-question sample, against all 848 passages
+eval-cmrc: $(STAMP)
+	$(BIN)/ragchat eval run $(CMRC_DEV) --limit 300 --out build/eval/cmrc300
+
+## eval-cmrc-full: CMRC 2018 dev, all 3,219 questions (not run in CI)
+eval-cmrc-full: $(STAMP)
+	$(BIN)/ragchat eval run $(CMRC_DEV) --out build/eval/cmrc-full
+
+## eval-gate: the quality gate of CI: fails when a metric drops below eval/thresholds.toml
+eval-gate: $(STAMP)
+	$(BIN)/python -m eval.gate --out build/eval-gate
 
 ## bench: index benchmarks (build, latency, memory, incremental update, FAISS crossover)
 bench: $(STAMP)

@@ -243,7 +243,8 @@ class ChatEndpoint:
 
     def _error(self, exc: BaseException, *, received: bool) -> LLMError:
         """Map an exception raised by langchain_openai/openai/httpx to a typed error."""
-        return map_llm_error(exc, endpoint=self.name, api_key_env=self.settings.api_key_env, received=received)
+        key_source = "" if self._api_key else self.settings.api_key_env  # "": the key was given directly (UI field)
+        return map_llm_error(exc, endpoint=self.name, api_key_env=key_source, received=received)
 
 
 def map_llm_error(
@@ -346,6 +347,8 @@ def _empty_message(endpoint: str) -> str:
 
 def _status_hint(status: int, api_key_env: str) -> str:
     if status in (401, 403):
+        if not api_key_env:
+            return "The server refused the API key: check the key given for this endpoint."
         return f"The server refused the API key: put a valid key in the environment variable {api_key_env}."
     if status == 404:
         return "Check llm.model (a model the server serves) and llm.base_url (usually ends in /v1)."

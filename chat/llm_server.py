@@ -60,6 +60,7 @@ def server_command(
     *,
     model_alias: str | None = None,
     n_threads: int | None = None,
+    api_key: str | None = None,
     extra_args: Sequence[str] = (),
     python: str | None = None,
 ) -> list[str]:
@@ -68,7 +69,10 @@ def server_command(
     The endpoint is then ``http://{host}:{port}/v1``. ``model_alias`` is the model name that
     ``/v1/models`` lists (default: the model path; the server answers any name with its one
     model). ``n_threads`` defaults to llama-cpp-python's own default (half the cores).
-    ``python`` is the interpreter, by default this one. Checks that llama_cpp is installed.
+    ``api_key``, when given (not empty), makes the server refuse (HTTP 401) every request without
+    ``Authorization: Bearer <api_key>``; it is passed as ``--api_key``, so it shows in the
+    process list of this machine. ``python`` is the interpreter, by default this one. Checks
+    that llama_cpp is installed.
     """
     if importlib.util.find_spec("llama_cpp") is None:
         raise MissingDependencyError(
@@ -94,5 +98,9 @@ def server_command(
         command += ["--model_alias", model_alias]
     if n_threads:
         command += ["--n_threads", str(int(n_threads))]
+    if api_key is not None:
+        if not api_key:
+            raise ValueError("api_key must not be empty (None: no key)")
+        command += ["--api_key", api_key]
     command += list(extra_args)
     return command

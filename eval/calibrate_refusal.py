@@ -16,7 +16,7 @@ import sys
 
 from chat.refusal import RefusalPolicy
 from chat.service import AnswerService
-from eval.retrieval_bench import distractor_docs
+from eval.corpus import distractor_docs
 from eval.sets import REPORT_DEV, load_jsonl
 from index.models import embeddings_from_settings
 from index.update import build_snapshot

@@ -12,23 +12,21 @@ under ``$RAGCHAT_HOME``, so re-runs only embed new chunk texts.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from pathlib import Path
 
+from eval.corpus import CMRC_DEV, distractor_docs  # noqa: F401  (CMRC_DEV: kept for importers)
 from eval.metrics import hit_at, hit_within_budget, mrr_at, relevant_ranks
 from eval.sets import REPORT_DEV, EvalSet, load_jsonl
 from index.models import embeddings_from_settings
 from index.retriever import HybridRetriever
 from index.update import build_snapshot
 from ingest.loaders import load_file
-from ingest.types import LoadedDocument
 from ragchat.paths import bundled_report
 from ragchat.settings import Settings, load_settings
 
-CMRC_DEV = Path(__file__).resolve().parent / "data" / "cmrc2018" / "squad-style-data_cmrc2018_dev.json"
 BUDGET_TOKENS = 400
 
 # (label, mode, dense_weight, keyword_weight, rrf_k, caption_weight)
@@ -43,19 +41,6 @@ VARIANTS = [
     ("rrf 2:3 k=60 cap.5", "hybrid", 2.0, 3.0, 60, 0.5),
     ("rrf 1:1 k=60 cap0", "hybrid", 1.0, 1.0, 60, 0.0),
 ]
-
-
-def distractor_docs(path: Path = CMRC_DEV) -> list[LoadedDocument]:
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    docs = []
-    for article in data:
-        for para in article["paragraphs"]:
-            text = para["context"]
-            docs.append(LoadedDocument(
-                doc_id=f"cmrc-{para['id']}", source=f"cmrc2018/{para['id']}", text=text, format="text",
-                encoding="utf-8", content_hash=hashlib.sha256(text.encode()).hexdigest(),
-            ))
-    return docs
 
 
 def shown_text(doc) -> str:

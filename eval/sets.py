@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from ragchat.errors import RagchatError
 
 REPORT_DEV = Path(__file__).resolve().parent / "sets" / "report_dev.jsonl"
+REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.jsonl"
 
 
 class EvalSetError(RagchatError):
@@ -25,6 +27,7 @@ class EvalItem:
     lang: str = "zh"
     type: str = "other"
     gold: tuple[str, ...] = ()  # SQuAD-style: every human answer
+    context: str = ""  # SQuAD-style: the id of the question's own passage
 
 
 @dataclass
@@ -32,6 +35,8 @@ class EvalSet:
     name: str
     items: list[EvalItem]
     passages: list[tuple[str, str]] = field(default_factory=list)  # SQuAD-style: (id, text) collection
+    path: Path | None = None
+    sample: dict | None = None  # {"limit": n, "seed": s, "of": total} when a fixed sample was taken
 
 
 _REQUIRED = ("id", "question", "answers", "evidence", "answerable")
@@ -61,7 +66,7 @@ def load_jsonl(path: Path | str) -> EvalSet:
         ))
     if not items:
         raise EvalSetError(f"{path}: no questions")
-    return EvalSet(path.stem, items)
+    return EvalSet(path.stem, items, path=path)
 
 
 def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> EvalSet:
@@ -83,15 +88,28 @@ def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> 
                 gold = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
                 items.append(EvalItem(
                     id=qa["id"], question=qa["question"], answers=gold[:1], evidence=gold,
-                    answerable=True, lang="zh", type="cmrc", gold=gold,
+                    answerable=True, lang="zh", type="cmrc", gold=gold, context=para["id"],
                 ))
+    sample = None
     if limit is not None and limit < len(items):
+        sample = {"limit": limit, "seed": seed, "of": len(items)}
         items = sorted(random.Random(seed).sample(items, limit), key=lambda i: i.id)
-    return EvalSet(path.stem, items, passages)
+    return EvalSet(path.stem.removeprefix("squad-style-data_"), items, passages, path=path, sample=sample)
 
 
 def load_set(path: Path | str, limit: int | None = None) -> EvalSet:
+    """A JSONL set (``.jsonl``) or a SQuAD-style JSON set; ``limit`` samples SQuAD questions."""
     path = Path(path)
+    if not path.is_file():
+        raise EvalSetError(f"eval set not found: {path} (give a .jsonl set or a SQuAD-style .json file)")
     if path.suffix == ".jsonl":
         return load_jsonl(path)
     return load_squad(path, limit=limit)
+
+
+def set_digest(eval_set: EvalSet) -> str:
+    """SHA-256 of the set file, and of the sampled ids when a sample was taken."""
+    digest = hashlib.sha256(eval_set.path.read_bytes() if eval_set.path else b"")
+    if eval_set.sample:
+        digest.update("\n".join(i.id for i in eval_set.items).encode())
+    return digest.hexdigest()

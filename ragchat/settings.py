@@ -218,6 +218,46 @@ class LLMSettings(_Section):
     )
 
 
+class UISettings(_Section):
+    """The Gradio chat UI (`ragchat ui`, `make run`)."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on. 127.0.0.1 serves this machine only; 0.0.0.0 shares it (set a login).",
+    )
+    port: int = Field(default=7860, ge=1, le=65535, description="Port to listen on.")
+    concurrency_limit: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Questions answered at once (Gradio's queue); more wait their turn. Uploads run one at a time.",
+    )
+    max_upload_mb: float = Field(default=20.0, gt=0, description="Largest uploaded file, in MiB.")
+    upload_extensions: tuple[str, ...] = Field(
+        default=(),
+        description="File types accepted for upload. Empty means `ingest.extensions`.",
+    )
+    documents_dir: Path | None = Field(
+        default=None,
+        description="Folder where uploaded documents are saved (and nowhere else). Empty means `<home>/documents`.",
+    )
+    auth_username: str = Field(
+        default="",
+        description="Login user name for a shared deployment. Empty: no login (the default, for localhost).",
+    )
+    auth_password_env: str = Field(
+        default="RAGCHAT_UI_PASSWORD",
+        description="The environment variable that holds the login password (never stored in settings); "
+        "needed when `auth_username` is set.",
+    )
+
+    @field_validator("upload_extensions")
+    @classmethod
+    def _dot_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = [e.strip().lower() for e in value if e.strip()]
+        return tuple(dict.fromkeys(e if e.startswith(".") else "." + e for e in cleaned))
+
+
 class Settings(BaseSettings):
     """All settings of ragchat."""
 
@@ -243,6 +283,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings, description="See [index].")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="See [retrieval].")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
+    ui: UISettings = Field(default_factory=UISettings, description="See [ui].")
 
     @field_validator("home")
     @classmethod
@@ -253,6 +294,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """The index folder: ``index.dir``, else ``<home>/index``."""
         return (self.index.dir or self.home / "index").expanduser()
+
+    @property
+    def documents_dir(self) -> Path:
+        """Uploaded documents: ``ui.documents_dir``, else ``<home>/documents``."""
+        return (self.ui.documents_dir or self.home / "documents").expanduser()
 
     @property
     def cache_dir(self) -> Path:

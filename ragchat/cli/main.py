@@ -58,6 +58,8 @@ def _register() -> None:
     cli.add_command(ingest_cmd.ingest)
     cli.add_command(index_cmd.index)
     cli.add_command(config_cmd.config)
+    cli.add_command(__import__("ragchat.cli.ui_cmd", fromlist=["ui"]).ui)
+    cli.add_command(__import__("ragchat.cli.eval_cmd", fromlist=["eval_group"]).eval_group)
 
 
 _register()

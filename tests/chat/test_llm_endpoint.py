@@ -1,6 +1,6 @@
 """The OpenAI-compatible chat client (chat.llm) against a real llama.cpp server and broken ones.
 
-Tests marked ``llm`` start llama.cpp's server with SmolLM2-135M (see conftest.py). The broken
+Tests marked ``llm`` start llama.cpp's server with SmolLM2-135M (see tests/conftest.py). The broken
 servers are tiny http.server / socket servers on 127.0.0.1 in a thread. Timings appear only in
 generous "it did not hang" bounds.
 """
