@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ragchat.net import free_loopback_port as free_port
 from ragchat.paths import bundled_report
 
 SMOLLM2_ALIAS = "smollm2-135m"
@@ -60,13 +60,6 @@ def report_text(report_path) -> str:
 
 
 # --- real llama.cpp servers with SmolLM2-135M ----------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
+
+from ragchat.net import free_loopback_port as free_port
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,13 +39,6 @@ def pytest_pycollect_makeitem(
     for node in result if isinstance(result, list) else [result]:
         if isinstance(node, pytest.Function) and node.get_closest_marker("asyncio") is None:
             node.add_marker(pytest.mark.asyncio)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from ragchat.net import free_loopback_port as free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,13 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # Gradio's queue calls pandas APIs that pandas 3 deprecates; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore:'future.no_silent_downcasting' is deprecated")
     config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
