@@ -26,12 +26,11 @@ from chat.citations import answer_sentences, coverage, drop_invalid, repair_mark
 from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
 from chat.context import fit_passages, truncate_question
 from chat.complete import complete
-from chat.expand import SubwordExpander
-from chat.extractive import QUESTION_WORDS, ExtractiveAnswerer, section_line
+from chat.extractive import ExtractiveAnswerer, section_line
 from chat.frame import frame_of
-from chat.lexicon import cedict
 from chat.refusal import RefusalPolicy
-from chat.scope import in_scope, names
+from chat.query import QueryBuilder
+from chat.scope import in_scope
 from chat.text import clean_question, language
 from chat.types import Answer, Checks, Passage
 from index.retriever import HybridRetriever
@@ -81,7 +80,7 @@ class AnswerService:
         self.extractive = ExtractiveAnswerer(keyword.tokenizer.tokenize, keyword.idf, self._embed_sentences)
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
-        self._expander: SubwordExpander | None = None
+        self.queries = QueryBuilder(snapshot.keyword)
         self._documents: dict[str, str] = {}  # normalised document texts, for completing cut sentences
         self.pre_chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._fit)
         self.chain = self.pre_chain | RunnableLambda(self._generate) | RunnableLambda(self._finish)
@@ -172,41 +171,33 @@ class AnswerService:
     def _retrieve(self, state: dict) -> dict:
         started = time.perf_counter()
         k = state["k"] or self.settings.retrieval.k
-        qvec = self.retriever.query_vector(state["standalone"])
-        focus = state["standalone"]
-        keyword_query = None
-        if state["lang"] == "en":  # the keyword side searches the question's Chinese terms
-            terms = self._translate(state["standalone"])
-            if terms:
-                keyword_query = state["standalone"] + " " + " ".join(terms)
-                focus = keyword_query
-        aliases = {}
-        if state["lang"] != "en":  # words the index never saw, matched to index words that contain them (牛 → 肉牛)
-            aliases = self._subwords(state["standalone"])
-            if aliases:
-                keyword_query = state["standalone"] + " " + " ".join(sorted(set().union(*aliases.values())))
-        wanted = names(state["standalone"], self.snapshot.keyword.knows) if state["lang"] != "en" else []
-        depth = k * SCOPE_DEPTH if wanted else k
-        docs = self.retriever.search(state["standalone"], k=depth, qvec=qvec, keyword_query=keyword_query)
-        docs = in_scope(docs, wanted, self._normalised_document)[:k]
-        if state["lang"] == "en" and keyword_query:  # the Chinese terms also as a dense query
-            chinese = keyword_query[len(state["standalone"]) + 1:]
-            docs = _fuse(docs, self.retriever.search(chinese, k=k), k)
+        query = self.queries.build(state["standalone"], state["lang"])
+        qvec = self.retriever.query_vector(query.text)
+        depth = k * SCOPE_DEPTH if query.places else k
+        docs = self.retriever.search(query.text, k=depth, qvec=qvec, keyword_query=query.keyword)
+        docs = in_scope(docs, list(query.places), self._normalised_document)[:k]
+        if query.chinese:  # an English question's Chinese terms, also searched by meaning
+            docs = _fuse(docs, self.retriever.search(query.chinese, k=k), k)
+        focus = query.focus
         if state["standalone"] != state["question"] and state["history"]:
             # A follow-up: its own topic ranks with the carried-over scope, not under it.
             focus = follow_up_core(state["question"], state["lang"])
             docs = _fuse(self.retriever.search(focus, k=k), docs, k)
-        section = section_line(state["standalone"], _passages(docs))
-        if section is not None:  # 第四部分: retrieve what sits under the outline's line 四、…
-            passage, start, end = section
-            outline = next(d for d in docs if d.id == passage.chunk_id)
-            docs = _fuse(docs, self.retriever.search(passage.text[start:end], k=k), k)
-            if outline not in docs:  # keep the outline: the answer names the part by its line
-                docs = docs[: k - 1] + [outline]
+        docs = self._with_part(docs, state["standalone"], k)
         passages = [complete(p, self._normalised_document) for p in _passages(docs)]
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
         return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
-                "aliases": aliases, "names": wanted}
+                "aliases": query.aliases, "names": list(query.places)}
+
+    def _with_part(self, docs: list, question: str, k: int) -> list:
+        """第四部分: also what sits under the outline's line 四、…, keeping the outline."""
+        section = section_line(question, _passages(docs))
+        if section is None:
+            return docs
+        passage, start, end = section
+        outline = next(d for d in docs if d.id == passage.chunk_id)
+        docs = _fuse(docs, self.retriever.search(passage.text[start:end], k=k), k)
+        return docs if outline in docs else docs[: k - 1] + [outline]
 
     def _fit(self, state: dict) -> dict:
         llm = self.settings.llm
@@ -293,24 +284,6 @@ class AnswerService:
         if doc_id not in self._documents:
             self._documents[doc_id] = normalize_text(self.snapshot.document_text(doc_id))
         return self._documents[doc_id]
-
-    def _subwords(self, question: str) -> dict[str, frozenset[str]]:
-        keyword = self.snapshot.keyword
-        terms = [t for t in keyword.tokenizer.tokenize(question) if t not in QUESTION_WORDS]
-        return self._subword_expander().expand(terms, keyword.knows)
-
-    def _subword_expander(self) -> SubwordExpander:
-        if self._expander is None:
-            keyword = self.snapshot.keyword
-            self._expander = SubwordExpander(keyword.vocabulary(), keyword.idf)
-        return self._expander
-
-    def _translate(self, question: str) -> list[str]:
-        lexicon = cedict()
-        if lexicon is None:
-            return []
-        keyword = self.snapshot.keyword
-        return lexicon.translate(question, keyword.knows, keyword.idf)
 
     def _embed_sentences(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
