@@ -218,3 +218,13 @@ def test_a_question_about_a_place_the_documents_never_name_is_refused(service):
     answer = service.answer("杭州市上半年GDP增长了多少？")  # the report names 北京, never 杭州
     assert answer.refused
     assert "杭州市" in answer.refusal_reason
+
+
+def test_queries_add_chinese_terms_to_english_and_matched_words_to_chinese(service):
+    english = service.queries.build("When was the plenary session held?", "en")
+    assert english.text == "When was the plenary session held?"
+    assert "全会" in english.chinese.split() and english.keyword.startswith(english.text)
+    chinese = service.queries.build("四平现在一共养了多少头牛？", "zh")
+    assert any("肉牛" in words for words in chinese.aliases.values())
+    assert "肉牛" in chinese.keyword and chinese.focus == chinese.text
+    assert chinese.places == ("四平",)
