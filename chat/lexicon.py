@@ -69,7 +69,7 @@ class Lexicon:
                     continue
                 terms = [t for t in self.phrases.get(" ".join(words[i : i + n]), ()) if len(t) > 1 and knows(t)]
                 if terms:
-                    found += sorted(terms, key=idf, reverse=True)[:PER_WORD]
+                    found += sorted(terms, key=lambda t: (-idf(t), t))[:PER_WORD]
                     used.update(range(i, i + n))
         for i, word in enumerate(words):
             if i in used or word in STOPWORDS:
@@ -77,7 +77,7 @@ class Lexicon:
             word = self._lemma(word)
             terms = [t for t in self.phrases.get(word, ()) if len(t) > 1 and knows(t)]
             terms = terms or [t for t in self.words.get(word, ()) if len(t) > 1 and knows(t)]
-            found += sorted(terms, key=idf, reverse=True)[:PER_WORD]
+            found += sorted(terms, key=lambda t: (-idf(t), t))[:PER_WORD]
         return list(dict.fromkeys(found))
 
 
