@@ -228,3 +228,35 @@ def test_queries_add_chinese_terms_to_english_and_matched_words_to_chinese(servi
     assert any("肉牛" in words for words in chinese.aliases.values())
     assert "肉牛" in chinese.keyword and chinese.focus == chinese.text
     assert chinese.places == ("四平",)
+
+
+def test_answers_repeat_exactly_whatever_the_hash_seed(tmp_path):
+    """Set and dict orders change with PYTHONHASHSEED; the terms searched and the answer must not."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    questions = [
+        "On what date was the sixth plenary session of the eighth Siping municipal Party committee held?",
+        "How many problem leads have the discipline inspection authorities handled in total?",
+        "What grade did the Green Water Corridor project receive in the province's 2022 assessment?",
+    ]
+    script = (
+        "import json, sys\n"
+        "from chat.service import AnswerService\n"
+        "from ragchat.settings import load_settings\n"
+        "service = AnswerService.from_settings(load_settings())\n"
+        "out = []\n"
+        "for q in json.loads(sys.argv[1]):\n"
+        "    a = service.answer(q)\n"
+        "    out.append([service.queries.build(q, 'en').chinese, a.text, [p.chunk_id for p in a.passages]])\n"
+        "print(json.dumps(out, ensure_ascii=False))\n"
+    )
+    outputs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "RAGCHAT_HOME": str(tmp_path)}
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(questions)], env=env,
+                              capture_output=True, text=True, timeout=600, check=True)
+        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert outputs[0] == outputs[1] == outputs[2]
