@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from chat.text import language, numbers
+from chat.text import language, numbers, pos_tags
 
 _QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎)|多大|多长|多高|多久")
 _PART = re.compile(r"[？?；;。！!]")
@@ -117,13 +117,6 @@ def _family(unit: str) -> frozenset[str]:
     return next((f for f in _FAMILIES if unit in f), frozenset({unit}))
 
 
-@lru_cache(maxsize=4096)
-def _tags(text: str) -> tuple[tuple[str, str], ...]:
-    import jieba.posseg
-
-    return tuple((w, f) for w, f in jieba.posseg.cut(text))
-
-
 _EN_DAY = re.compile(r"\b(what|which) (date|day)\b|\bon what day\b", re.I)
 _EN_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|time)\b", re.I)
 _EN_PERCENT = re.compile(r"\bhow fast\b|\bwhat (percentage|share|proportion)\b|\bby how much\b|\bgrowth rate\b", re.I)
@@ -142,6 +135,7 @@ def _english_frame(question: str) -> Frame:
     return Frame()
 
 
+@lru_cache(maxsize=4096)
 def frame_of(question: str) -> Frame:
     """The frame of the first part of ``question`` that asks for a quantity or a date."""
     if language(question) == "en":
@@ -159,7 +153,7 @@ def _which_item(question: str) -> str:
     match = _WHICH.search(question)
     if not match:
         return ""
-    tags = _tags(question[match.end():])
+    tags = pos_tags(question[match.end():])
     if tags and tags[0][1].startswith(("n", "vn")) and tags[0][0] not in _GENERIC_ITEMS:
         return tags[0][0]
     return ""
@@ -177,7 +171,7 @@ def _what_verbs(question: str) -> tuple[str, ...]:
     """The verbs right before 什么/哪些: the answer is their object (跑出什么 → 跑出)."""
     verbs = []
     for match in _WHAT.finditer(question):
-        tags = list(_tags(question[: match.start()]))
+        tags = list(pos_tags(question[: match.start()]))
         verb = ""
         while tags and tags[-1][1].startswith("v") and len(tags[-1][0]) == 1 and len(verb) < 2:
             verb = tags.pop()[0] + verb  # 跑 + 出: jieba may cut a verb with its complement
@@ -209,7 +203,7 @@ def _qualifiers(part: str) -> dict:
 
 def _counted(part: str, after: int) -> str:
     """The noun counted after 多少/几 and its unit: 多少户居民 → 居民, 多大比例 → 比例."""
-    tags = [(w, f) for w, f in _tags(part[after:]) if w.strip()]
+    tags = [(w, f) for w, f in pos_tags(part[after:]) if w.strip()]
     if tags and tags[0][1].startswith(("n", "vn", "l")) and tags[0][0] not in _GENERIC_HEADS and len(tags[0][0]) >= 2:
         return tags[0][0]
     return ""
@@ -221,8 +215,8 @@ def _quantity_frame(part: str, match: re.Match) -> Frame:
     counted = _counted(part, match.start() + (len(unit.group(0)) if unit else len(match.group(0))))
     if _PERCENT.search(part):
         units = _family("%")
-    tokens = [w for w, f in _tags(part[: match.start()]) if w.strip() and f != "x"]  # x: punctuation
-    tags = dict(_tags(part[: match.start()]))
+    tokens = [w for w, f in pos_tags(part[: match.start()]) if w.strip() and f != "x"]  # x: punctuation
+    tags = dict(pos_tags(part[: match.start()]))
     change = any(c in part for c in _CHANGE)
     head = subject = ""
     copula = False
@@ -247,7 +241,7 @@ def _quantity_frame(part: str, match: re.Match) -> Frame:
     done = bool(_DONE.search(part)) and not _AIM.search(part)
     if head == "钱" or head.endswith("的钱"):
         head, units = "", units or _family("元")
-    shadows = tuple(w for w, _ in _tags(part) if head and head in w and w != head)
+    shadows = tuple(w for w, _ in pos_tags(part) if head and head in w and w != head)
     return Frame(units=units, head=head, change=change, subject=subject, done=done, figure=True, shadows=shadows,
                  counted=counted, **_qualifiers(part))
 

@@ -10,17 +10,11 @@ answer is a refusal (``北京市的GDP是多少`` asked of the report).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable
 
+from chat.text import pos_tags
+
 NAME_TAGS = ("ns",)  # jieba: place names (its person, organisation and other-name tags are too often wrong)
-
-
-@lru_cache(maxsize=4096)
-def _tagged(question: str) -> tuple[tuple[str, str], ...]:
-    import jieba.posseg
-
-    return tuple((w, f) for w, f in jieba.posseg.cut(question))
 
 
 def names(question: str, knows: Callable[[str], bool]) -> list[str]:
@@ -29,7 +23,7 @@ def names(question: str, knows: Callable[[str], bool]) -> list[str]:
     jieba tags some common words as places (治安); a word counts only when it
     ends like a place (市, 县 …) or the index knows it.
     """
-    found = [w for w, f in _tagged(question)
+    found = [w for w, f in pos_tags(question)
              if f in NAME_TAGS and len(w) >= 2 and (w[-1] in _SUFFIXES or knows(w))]
     return list(dict.fromkeys(found))
 

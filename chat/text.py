@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from ingest.charclass import is_cjk
 
@@ -58,3 +59,11 @@ def bare(number: str) -> str:
 
 def asks_for_figure(question: str) -> bool:
     return bool(_ASK_FIGURE.search(question))
+
+
+@lru_cache(maxsize=4096)
+def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words with their part-of-speech tags (``四平/ns``, ``利率/n``), cached."""
+    import jieba.posseg
+
+    return tuple((w, f) for w, f in jieba.posseg.cut(text))
