@@ -20,14 +20,19 @@ MODES = ("hybrid", "dense", "keyword")
 def rrf_fuse(
     rankings: list[tuple[list[str], float]], rrf_k: int
 ) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each ranking adds ``weight / (rrf_k + rank)``, rank from 1."""
+    """Reciprocal rank fusion: each ranking adds ``weight / (rrf_k + rank)``, rank from 1.
+
+    Ties keep the order in which the rankings first list their chunks (dense before keyword),
+    never the chunk ids: ids hash the document's path, so a tie broken by id would rank
+    differently in another checkout.
+    """
     scores: dict[str, float] = {}
     for ids, weight in rankings:
         if weight <= 0:
             continue
         for rank, chunk_id in enumerate(ids, start=1):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(scores.items(), key=lambda item: -item[1])
 
 
 class HybridRetriever(BaseRetriever):
@@ -117,7 +122,7 @@ class HybridRetriever(BaseRetriever):
                 kinds = {cid: self.snapshot.chunks[self.snapshot.row(cid)].kind for cid, _ in ranked}
                 ranked = sorted(
                     ((cid, s * self.caption_weight if kinds[cid] == "caption" else s) for cid, s in ranked),
-                    key=lambda item: (-item[1], item[0]),
+                    key=lambda item: -item[1],
                 )
         ranked = ranked[:k]
         if qvec is None and ranked:
