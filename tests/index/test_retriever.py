@@ -104,3 +104,9 @@ def test_captions_are_demoted_in_hybrid_mode(report_index):
 def test_an_empty_query_or_k_zero_returns_nothing(retriever):
     assert retriever.invoke("   ") == []
     assert retriever.invoke("GDP", k=0) == []
+
+
+def test_fusion_ties_keep_first_appearance_not_chunk_id_order():
+    # "zz" and "aa" score the same; ids hash the checkout path, so they must not decide.
+    fused = rrf_fuse([(["zz", "aa"], 1.0), (["aa", "zz"], 1.0)], rrf_k=60)
+    assert [cid for cid, _ in fused] == ["zz", "aa"]
