@@ -216,6 +216,8 @@ class ExtractiveAnswerer:
                 score -= FRAME_PENALTY  # does not give the kind of answer asked for
             if frame.lacks_verb(text):
                 score -= VERB_PENALTY  # 跑出什么: a sentence without 跑出 does not say
+            if passage.kind != "outline" and frame.lacks_quote(text):
+                score -= FRAME_PENALTY  # 什么口号: a sentence that quotes no name does not give one
             if passage.kind != "outline" and frame.lacks_item(text):
                 score -= ITEM_PENALTY  # 哪些领域: a sentence that names no 领域 is not the list
             in_part = bool(ordinal) and any(h.startswith(ordinal + "、") for h in passage.heading)

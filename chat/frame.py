@@ -89,10 +89,20 @@ class Frame:
     counted: str = ""  # the noun counted: 多少户居民 → 居民
     years: tuple[str, ...] = ()  # a year the question names: 2022年
     per: tuple[str, ...] = ()  # per-unit modifiers: 人均, 每亩
+    quoted: bool = False  # asks for a slogan (什么口号, 理念是什么), which the report puts in quotes
 
     def lacks_verb(self, text: str) -> bool:
         """Whether ``text`` has none of the verbs a what-question asks about."""
         return bool(self.verbs) and not any(v in text for v in self.verbs)
+
+    def lacks_quote(self, text: str) -> bool:
+        """Whether a name question's candidate ``text`` quotes no name: with the question's
+        verbs, none that a verb governs (坚持“凭实绩论英雄…”, not 坚持严管…“三个区分开来”)."""
+        if not self.quoted:
+            return False
+        if self.verbs:
+            return not any(re.search(re.escape(v) + _QUOTE_AFTER, text) for v in self.verbs)
+        return not _QUOTE.search(text)
 
     def lacks_item(self, text: str) -> bool:
         """Whether ``text`` does not name the kind of item a which-question asks for."""
@@ -141,8 +151,32 @@ def frame_of(question: str) -> Frame:
     if language(question) == "en":
         return _english_frame(question)
     frame = _first_frame(question)
-    verbs, item = _what_verbs(question), _which_item(question)
-    return replace(frame, verbs=verbs, item=item) if verbs or item else frame
+    verbs, item, quoted = _what_verbs(question), _which_item(question), bool(_NAME_ASKED.search(question))
+    if quoted:
+        verbs = verbs or _slogan_verbs(question)
+    return replace(frame, verbs=verbs, item=item, quoted=quoted) if verbs or item or quoted else frame
+
+
+# A slogan asked for: the report gives it in quotes (坚持“凭实绩论英雄、以德才用干部”).
+_NAME_NOUNS = "口号|理念|提法|标语"  # not 称号, 名称 or 叫什么: a title or a project name is not quoted
+_NAME_ASKED = re.compile(rf"(?:什么|哪个|哪一?种)(?:{_NAME_NOUNS})|(?:{_NAME_NOUNS})(?:是|叫)什么")
+_NAME_NOUN = re.compile(rf"(?:的)?(?:{_NAME_NOUNS})")
+
+
+def _slogan_verbs(question: str) -> tuple[str, ...]:
+    """The verb that holds the slogan: 坚持的口号是什么, 坚持的是什么提法 → 坚持."""
+    verbs = []
+    for match in _NAME_NOUN.finditer(question):
+        tags = [t for t in pos_tags(question[: match.start()]) if t[0].strip()]
+        while tags and tags[-1][0] in ("的", "是", "什么", "哪个", "哪种"):  # 坚持的是什么提法
+            tags.pop()
+        if tags and tags[-1][1].startswith("v") and len(tags[-1][0]) >= 2 and tags[-1][0] not in _LIGHT_VERBS:
+            verbs.append(tags[-1][0])
+    return tuple(verbs)
+
+
+_QUOTE = re.compile(r"[“\"「《]")
+_QUOTE_AFTER = r".{0,2}[“\"「《]"  # the verb's object is the quote: 坚持“, 树立了“
 
 
 _WHICH = re.compile(r"(?:哪些|哪几(?:种|类|个|项|条|方面)?)[“\"]?")

@@ -1,7 +1,7 @@
 """The results table of docs/eval-results.md: every recipe on every setting, one runner.
 
     python -m eval.results [--runs build/eval-results] [--out docs/eval-results.md]
-                           [--recipes ragchat,langchain,bm25,dense] [--settings report,distractors,holdout,cmrc300]
+                           [--recipes ragchat,langchain,bm25,dense] [--settings report,distractors,holdout,holdout2,cmrc300]
 
 Each (setting, recipe) is a full ``ragchat eval run`` whose files stay under
 ``--runs``; the table is made from their summary.json files. A run whose
@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
-from eval.sets import REPORT_DEV, REPORT_HOLDOUT
+from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2
 
 CMRC_SAMPLE = 300
 NOTES_MARKER = "<!-- notes: written by hand, kept when the table is regenerated -->"
@@ -40,6 +40,7 @@ SETTINGS = {
     "report": Setting("report", "report dev set, report only", REPORT_DEV),
     "distractors": Setting("distractors", "report dev set, report + 848 CMRC passages", REPORT_DEV, distractors=True),
     "holdout": Setting("holdout", "report held-out set (60 questions written after tuning), report only", REPORT_HOLDOUT),
+    "holdout2": Setting("holdout2", "second held-out set (60 questions, session 3), report only", REPORT_HOLDOUT2),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),
     "cmrc-full": Setting("cmrc-full", "CMRC 2018 dev, all 3,219 questions, 848 passages", CMRC_DEV),
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("build/eval-results"))
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here (default: print it)")
     parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--settings", default="report,distractors,holdout,cmrc300")
+    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,cmrc300")
     parser.add_argument("--reuse", action="store_true", help="reuse runs already under --runs")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.settings.split(",") if n.strip()]

@@ -11,6 +11,7 @@ from ragchat.errors import RagchatError
 
 REPORT_DEV = Path(__file__).resolve().parent / "sets" / "report_dev.jsonl"
 REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.jsonl"
+REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.jsonl"
 
 
 class EvalSetError(RagchatError):

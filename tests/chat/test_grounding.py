@@ -32,10 +32,23 @@ from ragchat.settings import load_settings
         ("全会要求下半年坚决跑出什么？", "verbs", ("跑出",)),
         ("若干措施涉及哪些领域的改革？", "item", "领域"),
         ("On what date was the plenary session held?", "when", "day"),
+        ("四平在干部使用上坚持什么口号？", "quoted", True),
+        ("干部使用上坚持的口号是什么？", "verbs", ("坚持",)),  # the slogan's verb, before 的口号
+        ("在使用干部上，全会坚持的是什么提法？", "verbs", ("坚持",)),
+        ("用无人机给庄稼喷药的那个重点项目叫什么？", "quoted", False),  # a project's name is not quoted
+        ("四平要争创的国家级城市称号是什么？", "quoted", False),  # nor a title (国家食品安全示范城市)
     ],
 )
 def test_the_frame_reads_the_question(question, field, expected):
     assert getattr(frame_of(question), field) == expected
+
+
+def test_a_slogan_question_wants_the_quote_its_verb_governs():
+    frame = frame_of("四平在干部使用上坚持什么口号？")
+    assert not frame.lacks_quote("坚持“凭实绩论英雄、以德才用干部”，高质量推进换届调整工作。")
+    assert frame.lacks_quote("坚持严管与厚爱结合，形成了“组织对干部负责”生动局面。")  # 坚持 holds no quote
+    assert frame.lacks_quote("在大胆提拔使用优秀干部基础上，认真落实“三个区分开来”。")  # no 坚持
+    assert frame_of("全会的口号是什么？").lacks_quote("全会强调，四平振兴发展的基础还不稳固。")
 
 
 def test_list_questions_are_not_quantity_questions():
@@ -174,6 +187,12 @@ def test_a_numbered_part_is_found_through_the_outline(service):
     answer = service.answer("下半年部署的第四部分讲什么？")
     assert answer.text.startswith("四、")
     assert "粮食生产" in answer.text and "五、" not in answer.text
+
+
+@pytest.mark.parametrize("question", ["干部使用上坚持的口号是什么？", "在使用干部上，全会坚持的是什么提法？"])
+def test_a_slogan_question_is_answered_with_the_quoted_slogan(service, question):
+    answer = service.answer(question)
+    assert "坚持“凭实绩论英雄、以德才用干部”" in answer.text  # not the sentence that quotes “三个区分开来”
 
 
 def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):

@@ -1,7 +1,7 @@
-"""Integrity checks for the held-out evaluation set eval/sets/report_holdout.jsonl.
+"""Integrity checks for the held-out evaluation sets eval/sets/report_holdout*.jsonl.
 
-The set was written without looking at the answering code; these tests only check
-that it is well formed and that its answers and evidence really come from the report.
+The sets were written without looking at the answering code; these tests only check
+that they are well formed and that their answers and evidence really come from the report.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from eval.sets import load_jsonl
 from eval.textnorm import norm
 from ragchat.paths import bundled_report
 
-SET_PATH = Path(__file__).resolve().parents[2] / "eval" / "sets" / "report_holdout.jsonl"
+SETS = Path(__file__).resolve().parents[2] / "eval" / "sets"
+HOLDOUTS = ["report_holdout.jsonl", "report_holdout2.jsonl"]
 
 # Photo captions printed inside the report; dropping them rejoins the sentence they split.
 CAPTIONS = (
@@ -30,15 +31,20 @@ MIN_UNANSWERABLE = 12
 MIN_ENGLISH = 6
 
 
+@pytest.fixture(scope="module", params=HOLDOUTS)
+def set_path(request) -> Path:
+    return SETS / request.param
+
+
 @pytest.fixture(scope="module")
-def raw_rows() -> list[dict]:
-    lines = SET_PATH.read_text(encoding="utf-8").splitlines()
+def raw_rows(set_path) -> list[dict]:
+    lines = set_path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
 @pytest.fixture(scope="module")
-def items():
-    return load_jsonl(SET_PATH).items
+def items(set_path):
+    return load_jsonl(set_path).items
 
 
 @pytest.fixture(scope="module")
