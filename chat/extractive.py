@@ -49,6 +49,12 @@ QUESTION_WORDS = frozenset(
     """.split()
 )
 _CLAUSE_END = "，,；;：:"
+# Two questions in one: 建成了多少亩？今年计划再新建多少亩？ Each part that asks something gets its sentence.
+_PART_END = re.compile(r"(?<=[？?])")
+_ASKS = re.compile(r"多少|几|什么|哪|吗|呢|多大|多长|多高|多久|如何|怎么|怎样|是否|([\u4e00-\u9fff])[不没]\1|"  # 好不好
+                   r"\b(?:how|what|which|who|when|where)\b", re.I)
+MAX_PARTS = 3
+CONTEXT_WEIGHT = 0.3
 
 
 def _context(passage: Passage) -> str:
@@ -123,6 +129,19 @@ class Candidate:
         return self.passage.text[self.start : self.end]
 
 
+def question_parts(question: str) -> list[str]:
+    """The parts of ``question`` that each ask something (at most ``MAX_PARTS``)."""
+    parts = [p for p in _PART_END.split(question) if p.strip()]
+    asking = [p for p in parts if _ASKS.search(p)]
+    return asking[:MAX_PARTS] if len(asking) == len(parts) else [question]
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates are spans of the same sentence in the same document."""
+    pa, pb = a.passage, b.passage
+    return pa.chunk_id == pb.chunk_id and a.start < b.end and b.start < a.end
+
+
 def asked_unit(question: str) -> str | None:
     """The unit the question asks for: ``多少所`` → ``所``; growth questions → ``%``."""
     match = _UNIT_ASKED.search(question)
@@ -180,16 +199,22 @@ class ExtractiveAnswerer:
 
         return terms
 
-    def term_weights(self, question: str) -> dict[str, float]:
-        """The question's terms with their IDF; question phrasing left out."""
+    def term_weights(self, question: str, context: str = "") -> dict[str, float]:
+        """The question's terms with their IDF; question phrasing left out. The terms of
+        ``context`` (the other parts of a two-part question) count ``CONTEXT_WEIGHT``."""
         terms = [t for t in self._terms(question) if t not in QUESTION_WORDS]
         # 下半年 is also cut as 下半 and 半年: count the word once, not three times.
-        return {t: self.idf(t) for t in terms if not any(t != u and t in u for u in terms)}
+        weights = {t: self.idf(t) for t in terms if not any(t != u and t in u for u in terms)}
+        if context:
+            weights |= {t: CONTEXT_WEIGHT * w for t, w in self.term_weights(context).items() if t not in weights}
+        return weights
 
     def score(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
-              aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
+              aliases: dict[str, frozenset[str]] | None = None, context: str = "") -> list[Candidate]:
+        """Candidates best first. ``context`` (the other parts of a two-part question) adds
+        its terms at ``CONTEXT_WEIGHT``: it names what the question leaves out."""
         terms_of = self.terms_with(aliases)
-        weights = self.term_weights(question)
+        weights = self.term_weights(question, context)
         total = sum(weights.values()) or 1.0
         figure = asks_for_figure(question)
         unit = asked_unit(question)
@@ -216,6 +241,8 @@ class ExtractiveAnswerer:
                 score -= FRAME_PENALTY  # does not give the kind of answer asked for
             if frame.lacks_verb(text):
                 score -= VERB_PENALTY  # 跑出什么: a sentence without 跑出 does not say
+            if frame.lacks_target(text):
+                score -= VERB_PENALTY  # 计划再新建多少亩: 累计建成 is not the plan
             if passage.kind != "outline" and frame.lacks_quote(text):
                 score -= FRAME_PENALTY  # 什么口号: a sentence that quotes no name does not give one
             if passage.kind != "outline" and frame.lacks_item(text):
@@ -281,6 +308,30 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
                aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
+        parts = question_parts(question)
+        if len(parts) > 1 and not (LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question)
+                                   or ORDINAL.search(question)):
+            return self._select_parts(parts, passages, qvec, aliases)
+        return self._select(question, passages, qvec, aliases)
+
+    def _select_parts(self, parts: list[str], passages: list[Passage], qvec: np.ndarray | None,
+                      aliases: dict[str, frozenset[str]] | None) -> list[Candidate]:
+        """One sentence for each part, asked with the other parts as its context (they name
+        what the part leaves out: 今年计划再新建多少亩 is about 高标准农田). A part whose
+        best sentence is already chosen is answered by it."""
+        chosen: list[Candidate] = []
+        for i, part in enumerate(parts):
+            others = "".join(p for j, p in enumerate(parts) if j != i)
+            ranked = self.score(part, passages, qvec, aliases, context=others)
+            if not ranked:
+                continue
+            best = self.trim(part + others, ranked[0], aliases)
+            if not any(self._duplicate(best.text, c.text) or _overlaps(best, c) for c in chosen):
+                chosen.append(best)
+        return chosen
+
+    def _select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
+                aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
         ranked = self.score(question, passages, qvec, aliases)
         terms_of = self.terms_with(aliases)
         if not ranked:

@@ -35,7 +35,8 @@ _UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(周年|钱|�
 _PERCENT = re.compile(r"百分之几|百分比|(?:比例|比重|增速|增幅|占比|率)(?:是|为|有|达到|达)?(?:多少|多大|几)|多大(?:比例|比重)|占.{0,4}(?:多少|多大|几)")
 _DAY = re.compile(r"哪一天|哪天|几号|几月几日|哪一日|什么日子")
 _TIME = re.compile(r"什么时候|何时|哪年|哪一年|什么时间|哪个月|几月份")
-_DONE = re.compile(r"上半年|已经|已")
+_DONE = re.compile(r"上半年|已经|已|了(?:多少|几)")  # 种了多少亩: what was done
+_AIM_ASKED = re.compile(r"目标|计划|打算|力争|争取|预计|准备|还要|还将|将要")
 _AIM = re.compile(r"目标|计划|打算|力争|要|将|预计|争取")
 _CHANGE = ("增长", "增加", "提高", "下降", "减少", "增速", "增幅")  # 提升 is mostly "upgrade"
 
@@ -89,11 +90,16 @@ class Frame:
     counted: str = ""  # the noun counted: 多少户居民 → 居民
     years: tuple[str, ...] = ()  # a year the question names: 2022年
     per: tuple[str, ...] = ()  # per-unit modifiers: 人均, 每亩
+    aim: bool = False  # asks for a target (今年计划再新建多少亩, 要争取达到多少), which 力争/目标 gives
     quoted: bool = False  # asks for a slogan (什么口号, 理念是什么), which the report puts in quotes
 
     def lacks_verb(self, text: str) -> bool:
         """Whether ``text`` has none of the verbs a what-question asks about."""
         return bool(self.verbs) and not any(v in text for v in self.verbs)
+
+    def lacks_target(self, text: str) -> bool:
+        """Whether a question about a target gets a ``text`` that states none (累计建成…, not 力争…)."""
+        return self.aim and not any(w in text for w in _TARGET_WORDS + ("预计",))
 
     def lacks_quote(self, text: str) -> bool:
         """Whether a name question's candidate ``text`` quotes no name: with the question's
@@ -273,10 +279,11 @@ def _quantity_frame(part: str, match: re.Match) -> Frame:
     if head in _GENERIC_HEADS:
         head = ""
     done = bool(_DONE.search(part)) and not _AIM.search(part)
+    aim = bool(_AIM_ASKED.search(part)) and not _DONE.search(part)
     if head == "钱" or head.endswith("的钱"):
         head, units = "", units or _family("元")
     shadows = tuple(w for w, _ in pos_tags(part) if head and head in w and w != head)
-    return Frame(units=units, head=head, change=change, subject=subject, done=done, figure=True, shadows=shadows,
+    return Frame(units=units, head=head, change=change, subject=subject, done=done, aim=aim, figure=True, shadows=shadows,
                  counted=counted, **_qualifiers(part))
 
 

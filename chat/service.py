@@ -26,7 +26,7 @@ from chat.citations import answer_sentences, coverage, drop_invalid, repair_mark
 from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
 from chat.context import fit_passages, truncate_question
 from chat.complete import complete
-from chat.extractive import ExtractiveAnswerer, section_line
+from chat.extractive import ExtractiveAnswerer, question_parts, section_line
 from chat.frame import frame_of
 from chat.refusal import RefusalPolicy
 from chat.query import QueryBuilder
@@ -205,16 +205,29 @@ class AnswerService:
             state["passages"], self.counter, llm.context_window, llm.max_tokens, state["question"],
             history_text(state["history"]), state["lang"],
         )
-        weights = self.extractive.term_weights(state["focus"])
-        frame = frame_of(state["focus"]) if state["lang"] == "zh" else None
-        aliases = state["aliases"]
-        knows = self.snapshot.keyword.knows
-        support = self.policy.support(weights, kept, self.extractive.terms_with(aliases), knows, frame, aliases)
-        refusal_reason = self.policy.refuse(support, state["lang"])
+        support, refusal_reason, unanswered = self._support(state["focus"], kept, state["lang"], state["aliases"])
         if not kept and state.get("names"):
             refusal_reason = "no document that mentions " + "、".join(state["names"]) + " holds a matching passage"
         return {**state, "passages": kept, "dropped": dropped, "refusal": refusal_reason,
-                "support": support}
+                "support": support, "unanswered": unanswered}
+
+    def _support(self, focus: str, passages: list[Passage], lang: str, aliases) -> tuple[Any, str, list[str]]:
+        """The refusal policy's evidence, its reason to refuse ("" to answer), and the parts
+        left unanswered. A question in parts (建成了多少亩？今年计划再新建多少亩？) is
+        answered when one of its parts can be; the others are named in a note."""
+        parts = question_parts(focus) if lang == "zh" else [focus]
+        terms_of, knows = self.extractive.terms_with(aliases), self.snapshot.keyword.knows
+        found = []
+        for i, part in enumerate(parts):
+            others = "".join(p for j, p in enumerate(parts) if j != i)
+            weights = self.extractive.term_weights(part, others)
+            frame = frame_of(part) if lang == "zh" else None
+            support = self.policy.support(weights, passages, terms_of, knows, frame, aliases)
+            found.append((support, self.policy.refuse(support, lang)))
+        answered = next((f for f in found if not f[1]), None)
+        if answered is None:
+            return (*found[0], [])
+        return (*answered, [f"{part.strip()} ({reason})" for part, (_, reason) in zip(parts, found) if reason])
 
     def _tokens(self, state: dict) -> Iterator[str]:
         if state["refusal"] or not state["passages"]:
@@ -269,6 +282,8 @@ class AnswerService:
         notes = []
         if state.get("retried"):
             notes.append("the first LLM answer had numbers not in the passages; it was asked once more")
+        if not refused:
+            notes += [f"not answered by the passages: {part}" for part in state.get("unanswered", [])]
         return Answer(
             question=state["question"], standalone_question=state["standalone"], text=text, citations=citations,
             refused=refused, passages=passages, checks=checks, timings_ms={k: round(v, 2) for k, v in timings.items()},

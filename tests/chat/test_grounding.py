@@ -6,6 +6,7 @@ import pytest
 
 from chat.complete import complete
 from chat.expand import SubwordExpander
+from chat.extractive import question_parts
 from chat.frame import frame_of, unit_of, unmet
 from chat.lexicon import Lexicon, cedict
 from chat.service import AnswerService
@@ -37,6 +38,10 @@ from ragchat.settings import load_settings
         ("在使用干部上，全会坚持的是什么提法？", "verbs", ("坚持",)),
         ("用无人机给庄稼喷药的那个重点项目叫什么？", "quoted", False),  # a project's name is not quoted
         ("四平要争创的国家级城市称号是什么？", "quoted", False),  # nor a title (国家食品安全示范城市)
+        ("今年四平种了多少亩粮食？", "done", True),  # 种了多少: what was done
+        ("今年还要建多少亩？", "aim", True),  # a target: 力争…, not 累计建成…
+        ("年底的目标是多少？", "aim", True),
+        ("上半年已经投放了多少贷款？", "aim", False),
     ],
 )
 def test_the_frame_reads_the_question(question, field, expected):
@@ -49,6 +54,25 @@ def test_a_slogan_question_wants_the_quote_its_verb_governs():
     assert frame.lacks_quote("坚持严管与厚爱结合，形成了“组织对干部负责”生动局面。")  # 坚持 holds no quote
     assert frame.lacks_quote("在大胆提拔使用优秀干部基础上，认真落实“三个区分开来”。")  # no 坚持
     assert frame_of("全会的口号是什么？").lacks_quote("全会强调，四平振兴发展的基础还不稳固。")
+
+
+def test_a_target_question_wants_a_sentence_that_states_a_target():
+    frame = frame_of("今年还要建多少亩高标准农田？")
+    assert frame.lacks_target("累计建成高标准农田482万亩。")
+    assert not frame.lacks_target("建设高标准农田32.95万亩，力争今年全市粮食产量达到96亿斤。")
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("“梨树模式”有多少个试验示范基地？推广面积有多大？", ["“梨树模式”有多少个试验示范基地？", "推广面积有多大？"]),
+        ("上半年城镇新增就业多少人？", ["上半年城镇新增就业多少人？"]),
+        ("四平的GDP。增长了多少？", ["四平的GDP。增长了多少？"]),  # one question
+        ("说说农业。上半年粮食种了多少亩？好不好？", ["说说农业。上半年粮食种了多少亩？", "好不好？"]),
+    ],
+)
+def test_a_question_is_cut_into_the_parts_that_ask(question, parts):
+    assert question_parts(question) == parts
 
 
 def test_list_questions_are_not_quantity_questions():
@@ -193,6 +217,26 @@ def test_a_numbered_part_is_found_through_the_outline(service):
 def test_a_slogan_question_is_answered_with_the_quoted_slogan(service, question):
     answer = service.answer(question)
     assert "坚持“凭实绩论英雄、以德才用干部”" in answer.text  # not the sentence that quotes “三个区分开来”
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("高标准农田累计建成多少亩了？今年还要建多少亩？", ["482万亩", "32.95万亩"]),
+        ("肉牛养殖贷款放了多少？年底的目标是多少？", ["16.27亿元", "18亿元以上"]),
+    ],
+)
+def test_each_part_of_a_two_part_question_gets_its_sentence(service, question, facts):
+    answer = service.answer(question)
+    assert all(f in answer.text for f in facts)
+    assert len(answer.citations) == 2 and answer.checks.citation_coverage == 1.0
+
+
+def test_a_part_the_passages_do_not_answer_is_named_in_a_note(service):
+    answer = service.answer("肉牛养殖量是多少？养殖贷款的利率是多少？")
+    assert not answer.refused and "131.7万头" in answer.text
+    assert any("利率" in note for note in answer.notes)
+    assert service.answer("四平有几条地铁？市长是谁？").refused  # no part answered: refused
 
 
 def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):
