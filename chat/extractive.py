@@ -22,6 +22,7 @@ import numpy as np
 from chat.frame import frame_of, unmet
 from chat.text import asks_for_figure, numbers
 from chat.types import Passage
+from ingest.mapped import original_offset
 from ingest.sentences import sentence_spans
 
 LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
@@ -31,6 +32,10 @@ ITEMS_QUESTION = re.compile(r"哪几|哪些|哪[“\"]?[一二三四五六七八
 _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 FRAME_PENALTY = 0.5
+QUOTED_BONUS = 0.2  # the sentence holds a phrase the question quotes: “三管齐下”
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
+# The item of a list the question quotes: 哪几个“紧盯” → 紧盯机遇抓招商、紧盯信息抓招商…
+_QUOTED_ITEM = re.compile(r"哪(?:几|些)?(?:个|种|项|条|点)?[“\"]([^”\"]{2,6})[”\"]")
 VERB_PENALTY = 0.3
 ITEM_PENALTY = 0.6
 LONG_SENTENCE = 60
@@ -97,9 +102,12 @@ def _section_title(question: str, passages: list[Passage]) -> Candidate | None:
     return Candidate(found[0], found[1], found[2], 0.0) if found else None
 
 
-def _parallel(a: str, b: str) -> bool:
+def _parallel(a: str, b: str, item: str = "") -> bool:
     """Items of one list written alike: ``要强化政治建设引领力。`` and ``要强化干部队伍凝聚力。``,
-    or ``…经济领域改革，激发高质量发展活力。`` and ``…文化领域改革，丰富高质量发展内涵。``."""
+    or ``…经济领域改革，激发高质量发展活力。`` and ``…文化领域改革，丰富高质量发展内涵。``;
+    or, of any length, both opening with the item the question quotes (``紧盯``)."""
+    if item and a.startswith(item) and b.startswith(item):
+        return True
     if len(a) > PARALLEL_CHARS or len(b) > PARALLEL_CHARS:
         return False
     return a[:3] == b[:3] or _common_run(a, b) >= 4
@@ -134,6 +142,12 @@ def question_parts(question: str) -> list[str]:
     parts = [p for p in _PART_END.split(question) if p.strip()]
     asking = [p for p in parts if _ASKS.search(p)]
     return asking[:MAX_PARTS] if len(asking) == len(parts) else [question]
+
+
+def _opening_clause(cand: Candidate) -> Candidate:
+    """The candidate cut after its first clause: ``紧盯机遇抓招商``."""
+    cut = next((i for i, ch in enumerate(cand.text) if ch in _CLAUSE_END), len(cand.text))
+    return Candidate(cand.passage, cand.start, cand.start + cut, cand.score)
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
@@ -202,7 +216,7 @@ class ExtractiveAnswerer:
     def term_weights(self, question: str, context: str = "") -> dict[str, float]:
         """The question's terms with their IDF; question phrasing left out. The terms of
         ``context`` (the other parts of a two-part question) count ``CONTEXT_WEIGHT``."""
-        terms = [t for t in self._terms(question) if t not in QUESTION_WORDS]
+        terms = [t for t in self._terms(question) if t not in QUESTION_WORDS and not t.startswith("哪")]  # 哪三管
         # 下半年 is also cut as 下半 and 半年: count the word once, not three times.
         weights = {t: self.idf(t) for t in terms if not any(t != u and t in u for u in terms)}
         if context:
@@ -219,6 +233,7 @@ class ExtractiveAnswerer:
         figure = asks_for_figure(question)
         unit = asked_unit(question)
         frame = frame_of(question)
+        quoted = _QUOTED.findall(question)
         sections = bool(LIST_QUESTION.search(question))
         match = ORDINAL.search(question)
         ordinal = match.group(1) if match else ""
@@ -237,6 +252,8 @@ class ExtractiveAnswerer:
                     score += 0.15
                     if unit and any(n.endswith(unit) for n in nums):
                         score += 0.25
+            if any(q in text for q in quoted):
+                score += QUOTED_BONUS
             if not frame.empty and unmet(frame, text, _context(passage)):
                 score -= FRAME_PENALTY  # does not give the kind of answer asked for
             if frame.lacks_verb(text):
@@ -342,6 +359,8 @@ class ExtractiveAnswerer:
             return [title, chosen[0]]  # 第四部分: its title from the outline, then what it holds
         listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
         limit = LIST_SENTENCES if listing else self.max_sentences
+        quoted_item = _QUOTED_ITEM.search(question)
+        item = quoted_item.group(1) if quoted_item else ""
         covered = terms_of(chosen[0].text) | terms_of(_context(chosen[0].passage))
         weights = self.term_weights(question)
         total = sum(weights.values()) or 1.0
@@ -352,18 +371,22 @@ class ExtractiveAnswerer:
             if len(chosen) >= limit:
                 break
             if cand.score < ranked[0].score * SECOND_SENTENCE_RATIO and not (
-                listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text)
+                listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text, item)
             ):
                 continue
             cand = self.trim(question, cand, aliases)
             if any(self._duplicate(cand.text, c.text) for c in chosen):
                 continue
             new_terms = (terms_of(cand.text) - covered) & set(weights)
-            parallel = listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text)
+            parallel = listing and cand.passage.doc_id == chosen[0].passage.doc_id and _parallel(cand.text, chosen[0].text, item)
             if not parallel and sum(weights[t] for t in new_terms) < SECOND_SENTENCE_NEW_WEIGHT * (sum(weights.values()) or 1):
                 continue
             chosen.append(cand)
             covered |= terms_of(cand.text)
+        if item:  # 哪几个“紧盯”: each item's opening clause, in the document's order
+            items = [_opening_clause(c) for c in chosen if c.text.startswith(item)]
+            if len(items) > 1:
+                return sorted(items, key=lambda c: (c.passage.doc_id, original_offset(c.passage.spans, c.start)))
         return chosen
 
     def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:

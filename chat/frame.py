@@ -25,14 +25,14 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from chat.text import language, numbers, pos_tags
+from chat.text import holds_word, language, numbers, pos_tags
 
 _QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎)|多大|多长|多高|多久")
 _PART = re.compile(r"[？?；;。！!]")
 _UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(周年|钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
                    r"个|项|所|家|户|座|件|条|次|批|处|台|辆|倍|年|天|月)")
 # A share is asked for next to the quantity word: 比重是多少, 多大比例, 百分之几, 增速.
-_PERCENT = re.compile(r"百分之几|百分比|(?:比例|比重|增速|增幅|占比|率)(?:是|为|有|达到|达)?(?:多少|多大|几)|多大(?:比例|比重)|占.{0,4}(?:多少|多大|几)")
+_PERCENT = re.compile(r"百分之(?:几|多少)|百分比|(?:比例|比重|增速|增幅|占比|率)(?:是|为|有|达到|达)?了?(?:多少|多大|几)|多大(?:比例|比重)|占.{0,4}(?:多少|多大|几)")
 _DAY = re.compile(r"哪一天|哪天|几号|几月几日|哪一日|什么日子")
 _TIME = re.compile(r"什么时候|何时|哪年|哪一年|什么时间|哪个月|几月份")
 _DONE = re.compile(r"上半年|已经|已|了(?:多少|几)")  # 种了多少亩: what was done
@@ -255,15 +255,14 @@ def _quantity_frame(part: str, match: re.Match) -> Frame:
     counted = _counted(part, match.start() + (len(unit.group(0)) if unit else len(match.group(0))))
     if _PERCENT.search(part):
         units = _family("%")
-    tokens = [w for w, f in pos_tags(part[: match.start()]) if w.strip() and f != "x"]  # x: punctuation
-    tags = dict(pos_tags(part[: match.start()]))
+    before = re.sub(r"百分之$", "", part[: match.start()])  # 覆盖率达到了百分之多少
+    tokens = [w for w, f in pos_tags(before) if w.strip() and f != "x"]  # x: punctuation
+    tags = dict(pos_tags(before))
     change = any(c in part for c in _CHANGE)
     head = subject = ""
     copula = False
-    while tokens and tokens[-1] in _FILLER:
+    while tokens and (tokens[-1] in _FILLER or tokens[-1] in ("了", "过")):  # 达到了
         copula = copula or tokens[-1] in ("是", "有", "为")
-        tokens.pop()
-    if tokens and tokens[-1] in ("了", "过"):
         tokens.pop()
     if change:
         while tokens and (tokens[-1] in _CHANGE or tokens[-1] in ("同比", "比", "去年同期", "上年", "比上年", "了")):
@@ -318,7 +317,7 @@ def unmet(frame: Frame, text: str, context: str = "") -> str:
         if frame.head in _AIM_HEADS:
             if not any(w in whole for w in _AIM_WORDS):
                 return "the passages give no target"
-        elif frame.head not in whole:
+        elif not holds_word(whole, frame.head):
             return f"the passages do not give the {frame.head}"
     if frame.counted and frame.counted not in whole:
         return f"the passages do not count {frame.counted}"

@@ -67,3 +67,27 @@ def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
     import jieba.posseg
 
     return tuple((w, f) for w, f in jieba.posseg.cut(text))
+
+
+def holds_word(text: str, word: str) -> bool:
+    """Whether ``text`` holds ``word`` as the word itself, not as a modifier inside a longer
+    one: 标准 is in 最低工资标准 and 产量 in 粮食产量达到, but 标准 is not in 高标准农田
+    (高标准 modifies 农田). An occurrence inside a longer word counts when it ends that word
+    and no noun follows."""
+    at = text.find(word)
+    if at < 0:
+        return False
+    words, spans, pos = pos_tags(text), [], 0
+    for w, flag in words:
+        spans.append((pos, pos + len(w), flag))
+        pos += len(w)
+    while at >= 0:
+        end = at + len(word)
+        inside = next((i for i, (s, e, _) in enumerate(spans) if s <= at and end <= e and e - s > len(word)), None)
+        if inside is None:
+            return True
+        noun_next = inside + 1 < len(spans) and spans[inside + 1][2].startswith("n")
+        if spans[inside][1] == end and not noun_next:
+            return True
+        at = text.find(word, at + 1)
+    return False

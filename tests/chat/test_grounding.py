@@ -9,6 +9,7 @@ from chat.expand import SubwordExpander
 from chat.extractive import question_parts
 from chat.frame import frame_of, unit_of, unmet
 from chat.lexicon import Lexicon, cedict
+from chat.text import holds_word
 from chat.service import AnswerService
 from chat.types import Passage
 from ingest.normalize import normalize_text
@@ -38,6 +39,8 @@ from ragchat.settings import load_settings
         ("在使用干部上，全会坚持的是什么提法？", "verbs", ("坚持",)),
         ("用无人机给庄稼喷药的那个重点项目叫什么？", "quoted", False),  # a project's name is not quoted
         ("四平要争创的国家级城市称号是什么？", "quoted", False),  # nor a title (国家食品安全示范城市)
+        ("四平农村自来水的覆盖率达到了百分之多少？", "head", "覆盖率"),  # 达到了 and 百分之 stand between
+        ("四平农村自来水的覆盖率达到了百分之多少？", "units", frozenset({"%", "‰"})),
         ("今年四平种了多少亩粮食？", "done", True),  # 种了多少: what was done
         ("今年还要建多少亩？", "aim", True),  # a target: 力争…, not 累计建成…
         ("年底的目标是多少？", "aim", True),
@@ -54,6 +57,25 @@ def test_a_slogan_question_wants_the_quote_its_verb_governs():
     assert frame.lacks_quote("坚持严管与厚爱结合，形成了“组织对干部负责”生动局面。")  # 坚持 holds no quote
     assert frame.lacks_quote("在大胆提拔使用优秀干部基础上，认真落实“三个区分开来”。")  # no 坚持
     assert frame_of("全会的口号是什么？").lacks_quote("全会强调，四平振兴发展的基础还不稳固。")
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "holds"),
+    [
+        ("建设高标准农田32.95万亩", "标准", False),  # 高标准 modifies 农田
+        ("最低工资标准为1880元", "标准", True),
+        ("粮食产量达到96亿斤", "产量", True),  # 粮食产量 is a 产量
+        ("双辽电厂装机容量达到", "装机容量", True),
+        ("肉牛养殖贷款投放", "利率", False),
+    ],
+)
+def test_a_word_counts_as_itself_not_as_a_modifier_inside_a_longer_one(text, word, holds):
+    assert holds_word(text, word) is holds
+
+
+def test_a_near_miss_whose_attribute_only_modifies_another_word_is_refused(service):
+    answer = service.answer("四平市今年的最低工资标准是多少？")  # 标准 only in 高标准农田
+    assert answer.refused and "标准" in answer.refusal_reason
 
 
 def test_a_target_question_wants_a_sentence_that_states_a_target():
@@ -237,6 +259,18 @@ def test_a_part_the_passages_do_not_answer_is_named_in_a_note(service):
     assert not answer.refused and "131.7万头" in answer.text
     assert any("利率" in note for note in answer.notes)
     assert service.answer("四平有几条地铁？市长是谁？").refused  # no part answered: refused
+
+
+def test_the_sentence_with_the_phrase_the_question_quotes_is_preferred(service):
+    answer = service.answer("反腐这块提的“三管齐下”，具体指哪三管？")
+    assert "澄清正名、惩治诬告陷害、容错纠错“三管齐下”" in answer.text
+
+
+def test_a_list_the_question_quotes_gives_each_items_opening_clause_in_order(service):
+    answer = service.answer("招商引资有哪几个“紧盯”？")
+    items = ["紧盯机遇抓招商", "紧盯信息抓招商", "紧盯落地抓招商"]
+    assert [answer.text.index(i) for i in items] == sorted(answer.text.index(i) for i in items)
+    assert len(answer.citations) == 3 and len(answer.text) < 60
 
 
 def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):
