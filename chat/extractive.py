@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from chat.frame import frame_of, unmet
+from chat.frame import frame_of, unit_of, unmet
 from chat.text import asks_for_figure, numbers
 from chat.types import Passage
 from ingest.mapped import original_offset
@@ -142,6 +142,27 @@ def question_parts(question: str) -> list[str]:
     parts = [p for p in _PART_END.split(question) if p.strip()]
     asking = [p for p in parts if _ASKS.search(p)]
     return asking[:MAX_PARTS] if len(asking) == len(parts) else [question]
+
+
+_TIME_UNITS = frozenset("年 月 日 天 号 周年 周岁 小时".split())
+_NOT_COUNTS = frozenset("元 美元 % ‰".split())  # "how many" counts things, not money or shares
+
+
+def _lead_figure(question: str, text: str) -> str:
+    """The figure an English lead-in names: one in the unit asked for, else one that is not
+    a time (培育3年行动 is no count of cooperatives) nor, for "how many", money; of those, the one whose clause holds
+    most of the question's Chinese terms (移送司法机关22人, not 党纪政务处分374人)."""
+    english = re.sub(r"[\u4e00-\u9fff]+", " ", question)  # the question without its added terms
+    terms = re.findall(r"[\u4e00-\u9fff]+", question)
+    units = frame_of(english).units
+    found = [(n, clause) for clause in re.split(r"[，,；;。]", text) for n in numbers(clause)]
+    fitting = [f for f in found if unit_of(f[0]) in units] if units else []
+    skip = _TIME_UNITS | (_NOT_COUNTS if re.search(r"\bhow many\b", english, re.I) else frozenset())
+    untimed = [f for f in found if unit_of(f[0]) not in skip]
+    pool = fitting or untimed or found
+    if not pool:
+        return ""
+    return max(pool, key=lambda f: sum(t in f[1] for t in terms))[0]  # max keeps the first of a tie
 
 
 def _opening_clause(cand: Candidate) -> Candidate:
@@ -392,9 +413,9 @@ class ExtractiveAnswerer:
     def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:
         parts = []
         if lang == "en" and chosen and asks_for_figure(question):
-            nums = numbers(chosen[0].text)
-            if nums:
-                parts.append(f"The report gives {nums[0]}. [{chosen[0].passage.n}]\n")
+            figure = _lead_figure(question, chosen[0].text)
+            if figure:
+                parts.append(f"The report gives {figure}. [{chosen[0].passage.n}]\n")
         for cand in chosen:
             n = cand.passage.n
             if cand.passage.kind == "outline":  # a list: every item cited

@@ -135,8 +135,18 @@ def _family(unit: str) -> frozenset[str]:
 
 _EN_DAY = re.compile(r"\b(what|which) (date|day)\b|\bon what day\b", re.I)
 _EN_TIME = re.compile(r"^\s*when\b|\b(what|which) (year|month|time)\b", re.I)
-_EN_PERCENT = re.compile(r"\bhow fast\b|\bwhat (percentage|share|proportion)\b|\bby how much\b|\bgrowth rate\b", re.I)
-_EN_FIGURE = re.compile(r"\bhow (many|much)\b", re.I)
+_EN_PERCENT = re.compile(r"\bhow fast\b|\bwhat (percentage|share|proportion)\b|\bby how much\b|\bgrowth rate\b|"
+                         r"\b(interest|growth|coverage|unemployment) rate\b|\bby what percentage\b|"
+                         r"\bhow much did\b.{0,60}\b(grow|grew|increase|rise|rose)\b", re.I)
+_EN_FIGURE = re.compile(r"\bhow (many|much)\b|\bwhat (is|was|are|were) the (\w+ ){0,3}(number|amount|total|size|"
+                        r"price|cost|investment|budget|value|output|temperature|wage|salary|income|population)\b", re.I)
+# What an English question's figure is counted in, when its words say so.
+_EN_UNITS = (
+    (re.compile(r"\b(investment|invested|cost|price|budget|yuan|funds?|money|loans?|wage|salary|income|revenue)\b", re.I), "元"),
+    (re.compile(r"\b(people|persons|residents|cadres|officials|workers|jobs|visits|visitors|tourists)\b", re.I), "人"),
+    (re.compile(r"\b(mu|hectares?|acres?)\b", re.I), "亩"),
+    (re.compile(r"\b(kilometres?|kilometers?|km)\b", re.I), "公里"),
+)
 
 
 def _english_frame(question: str) -> Frame:
@@ -147,7 +157,8 @@ def _english_frame(question: str) -> Frame:
     if _EN_PERCENT.search(question):
         return Frame(units=_family("%"), figure=True)
     if _EN_FIGURE.search(question):
-        return Frame(figure=True)
+        unit = next((u for pattern, u in _EN_UNITS if pattern.search(question)), "")
+        return Frame(units=_family(unit) if unit else frozenset(), figure=True)
     return Frame()
 
 

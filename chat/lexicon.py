@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
     their they he she we you i not no yes will would can could should may might about after before per its
     s so such any all some more most other own same very just also""".split()
 )
+ARTICLES = frozenset({"a", "an", "the"})
 PER_WORD = 3  # Chinese terms kept for one English word
 
 
@@ -33,23 +34,24 @@ class Lexicon:
     """English → Chinese terms, from CC-CEDICT's glosses."""
 
     def __init__(self, lines) -> None:
-        self.phrases: dict[str, set[str]] = defaultdict(set)  # a whole gloss
-        self.words: dict[str, set[str]] = defaultdict(set)  # a word of a short gloss
+        # English → {headword: the rank of the sense that says so (0: the entry's first gloss)}
+        self.phrases: dict[str, dict[str, int]] = defaultdict(dict)  # a whole gloss
+        self.words: dict[str, dict[str, int]] = defaultdict(dict)  # a word of a short gloss
         for line in lines:
             match = _LINE.match(line)
             if not match or line.startswith("#"):
                 continue
             simplified = match.group(2)
-            for gloss in match.group(3).split("/"):
+            for sense, gloss in enumerate(match.group(3).split("/")):
                 gloss = _NOISE.sub("", gloss).strip().lower()
                 gloss = gloss[3:] if gloss.startswith("to ") else gloss
                 if not gloss or gloss.startswith(_SKIP):
                     continue
-                self.phrases[gloss].add(simplified)
+                _keep(self.phrases[gloss], simplified, sense)
                 words = [w for w in _WORD.findall(gloss) if w not in STOPWORDS]
                 if len(words) <= 3:
                     for word in words:
-                        self.words[word].add(simplified)
+                        _keep(self.words[word], simplified, sense)
 
     def _lemma(self, word: str) -> str:
         for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e")):
@@ -59,26 +61,35 @@ class Lexicon:
         return word
 
     def translate(self, text: str, knows: Callable[[str], bool], idf: Callable[[str], float]) -> list[str]:
-        """Chinese terms the index knows for the English words and phrases of ``text``."""
+        """Chinese terms the index knows for the English words and phrases of ``text``: for
+        each, the headwords whose first senses say so, the rarer first."""
         words = _WORD.findall(text.lower())
         found: list[str] = []
         used: set[int] = set()
+
+        def best(senses: dict[str, int]) -> list[str]:
+            terms = [t for t in senses if len(t) > 1 and knows(t)]
+            return sorted(terms, key=lambda t: (senses[t], -idf(t), t))[:PER_WORD]
+
         for n in (3, 2):  # phrases first: "plenary session" → 全会, "foreign investment" → 外资
             for i in range(len(words) - n + 1):
-                if used & set(range(i, i + n)):
-                    continue
-                terms = [t for t in self.phrases.get(" ".join(words[i : i + n]), ()) if len(t) > 1 and knows(t)]
+                gram = words[i : i + n]
+                if used & set(range(i, i + n)) or gram[0] in ARTICLES or all(w in STOPWORDS for w in gram):
+                    continue  # "the first" is no phrase of "the first half"; "how much" asks
+                terms = best(self.phrases.get(" ".join(gram), {}))
                 if terms:
-                    found += sorted(terms, key=lambda t: (-idf(t), t))[:PER_WORD]
+                    found += terms
                     used.update(range(i, i + n))
         for i, word in enumerate(words):
             if i in used or word in STOPWORDS:
                 continue
             word = self._lemma(word)
-            terms = [t for t in self.phrases.get(word, ()) if len(t) > 1 and knows(t)]
-            terms = terms or [t for t in self.words.get(word, ()) if len(t) > 1 and knows(t)]
-            found += sorted(terms, key=lambda t: (-idf(t), t))[:PER_WORD]
+            found += best(self.phrases.get(word, {})) or best(self.words.get(word, {}))
         return list(dict.fromkeys(found))
+
+
+def _keep(senses: dict[str, int], headword: str, sense: int) -> None:
+    senses[headword] = min(sense, senses.get(headword, sense))
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ Signals, calibrated on the dev set with ``python -m eval.calibrate_refusal``
   (利用外资 … 同比增长), so no one sentence holds them together.
 - ``unknown``: the IDF-weighted share of the question's terms (two characters
   or more) that occur nowhere in the index: 地铁, 利率, 市长.
-- ``dense``: the cosine of the best passage; it is what is left for English
+- ``dense``: the cosine of the best passage; the first test for English
   questions, whose words are not the report's.
 - ``framed``: like ``sentence``, over the sentences that also give the kind
   of answer the question asks for (:mod:`chat.frame`: the unit, the
@@ -17,7 +17,10 @@ Signals, calibrated on the dev set with ``python -m eval.calibrate_refusal``
   none that gives the asked-for attribute, so ``framed`` falls to 0.
 
 The dense score separates answerable from unanswerable Chinese questions
-poorly (both 0.87–0.92 here), so it is not used for them.
+poorly (both 0.87–0.92 here), so it is not used for them. An English question
+that asks for a figure (``What is the total investment of…``) is measured on
+its Chinese terms (:mod:`chat.lexicon`) and refused when no sentence that gives
+a figure in the asked-for unit shares any of them (``en_min_framed``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Support:
     n_terms: int
     framed: float = 1.0
     frame_reason: str = ""
+    framing: bool = False  # the question has a frame, so ``framed`` was measured
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class RefusalPolicy:
     min_framed: float = 0.3
     max_unknown: float = 0.7
     en_min_dense: float = 0.72
+    en_min_framed: float = 0.05  # an English figure question: some sentence giving the figure must share a term
     top: int = 3
 
     def support(
@@ -88,11 +93,18 @@ class RefusalPolicy:
             n_terms=len(weights),
             framed=framed if framing else best,
             frame_reason=reason,
+            framing=framing,
         )
 
     def refuse(self, support: Support, lang: str) -> str:
         """The reason to refuse, or "" to answer."""
-        if lang == "en" or support.n_terms == 0:
+        if lang == "en":
+            if support.dense < self.en_min_dense:
+                return "no passage is close enough to the question"
+            if support.framing and support.framed < self.en_min_framed:
+                return support.frame_reason or "no sentence of the passages gives the kind of answer asked for"
+            return ""
+        if support.n_terms == 0:
             return "" if support.dense >= self.en_min_dense else "no passage is close enough to the question"
         if support.unknown > self.max_unknown:
             return "the documents never mention what the question is about"

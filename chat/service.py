@@ -187,7 +187,7 @@ class AnswerService:
         passages = [complete(p, self._normalised_document) for p in _passages(docs)]
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
         return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
-                "aliases": query.aliases, "names": list(query.places)}
+                "aliases": query.aliases, "names": list(query.places), "chinese": query.chinese}
 
     def _with_part(self, docs: list, question: str, k: int) -> list:
         """第四部分: also what sits under the outline's line 四、…, keeping the outline."""
@@ -205,13 +205,16 @@ class AnswerService:
             state["passages"], self.counter, llm.context_window, llm.max_tokens, state["question"],
             history_text(state["history"]), state["lang"],
         )
-        support, refusal_reason, unanswered = self._support(state["focus"], kept, state["lang"], state["aliases"])
+        focus = state["chinese"] if state["lang"] == "en" else state["focus"]  # English: weigh its Chinese terms
+        support, refusal_reason, unanswered = self._support(focus, kept, state["lang"], state["aliases"],
+                                                            frame_of(state["standalone"]))
         if not kept and state.get("names"):
             refusal_reason = "no document that mentions " + "、".join(state["names"]) + " holds a matching passage"
         return {**state, "passages": kept, "dropped": dropped, "refusal": refusal_reason,
                 "support": support, "unanswered": unanswered}
 
-    def _support(self, focus: str, passages: list[Passage], lang: str, aliases) -> tuple[Any, str, list[str]]:
+    def _support(self, focus: str, passages: list[Passage], lang: str, aliases,
+                 en_frame: Any = None) -> tuple[Any, str, list[str]]:
         """The refusal policy's evidence, its reason to refuse ("" to answer), and the parts
         left unanswered. A question in parts (建成了多少亩？今年计划再新建多少亩？) is
         answered when one of its parts can be; the others are named in a note."""
@@ -221,7 +224,7 @@ class AnswerService:
         for i, part in enumerate(parts):
             others = "".join(p for j, p in enumerate(parts) if j != i)
             weights = self.extractive.term_weights(part, others)
-            frame = frame_of(part) if lang == "zh" else None
+            frame = frame_of(part) if lang == "zh" else en_frame
             support = self.policy.support(weights, passages, terms_of, knows, frame, aliases)
             found.append((support, self.policy.refuse(support, lang)))
         answered = next((f for f in found if not f[1]), None)

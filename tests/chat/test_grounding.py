@@ -34,6 +34,10 @@ from ragchat.settings import load_settings
         ("全会要求下半年坚决跑出什么？", "verbs", ("跑出",)),
         ("若干措施涉及哪些领域的改革？", "item", "领域"),
         ("On what date was the plenary session held?", "when", "day"),
+        ("What is the total investment of the wind-power base?", "units", frozenset({"元", "美元"})),
+        ("What was the interest rate on the beef cattle loans?", "units", frozenset({"%", "‰"})),
+        ("How much did Siping's GDP grow in the first half?", "units", frozenset({"%", "‰"})),
+        ("How many people were handed over to judicial authorities?", "units", frozenset({"人", "人次", "名", "位"})),
         ("四平在干部使用上坚持什么口号？", "quoted", True),
         ("干部使用上坚持的口号是什么？", "verbs", ("坚持",)),  # the slogan's verb, before 的口号
         ("在使用干部上，全会坚持的是什么提法？", "verbs", ("坚持",)),
@@ -166,6 +170,22 @@ def test_the_lexicon_reads_cc_cedict_backwards_and_keeps_what_the_index_knows():
     assert lexicon.translate("How many beef cattle?", knows, idf=lambda t: 1.0) == []  # 菜牛 is not in the index
 
 
+def test_the_lexicon_prefers_first_senses_and_skips_phrases_that_open_with_an_article():
+    lines = [
+        "增長 增长 [zeng1 zhang3] /to grow/to increase/",
+        "生育 生育 [sheng1 yu4] /to bear/to give birth/to grow/fertility/",
+        "其一 其一 [qi2 yi1] /the first/",
+        "上半年 上半年 [shang4 ban4 nian2] /first half (of a year)/",
+        "幾多 几多 [ji3 duo1] /how much/how many/",
+    ]
+    lexicon = Lexicon(lines)
+    knows = {"增长", "生育", "其一", "上半年", "几多"}.__contains__
+    rare_first = {"生育": 9.0, "其一": 9.0, "几多": 9.0}.get
+    terms = lexicon.translate("How much did GDP grow in the first half?", knows, idf=lambda t: rare_first(t, 1.0))
+    # the phrase first; then "to grow", 增长's first sense before 生育's third; no 其一 ("the first"), no 几多
+    assert terms == ["上半年", "增长", "生育"]
+
+
 def test_the_shipped_cc_cedict_loads():
     lexicon = cedict()
     assert lexicon is not None
@@ -271,6 +291,26 @@ def test_a_list_the_question_quotes_gives_each_items_opening_clause_in_order(ser
     items = ["紧盯机遇抓招商", "紧盯信息抓招商", "紧盯落地抓招商"]
     assert [answer.text.index(i) for i in items] == sorted(answer.text.index(i) for i in items)
     assert len(answer.citations) == 3 and len(answer.text) < 60
+
+
+@pytest.mark.parametrize("question", ["What is the average house price in Siping?",
+                                      "What is the unemployment rate in Siping?"])
+def test_an_english_figure_question_no_sentence_answers_is_refused(service, question):
+    answer = service.answer(question)
+    assert answer.refused and answer.refusal_reason
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("How many farmer cooperatives are there in Siping?", "7297个"),  # not 培育3年行动
+        ("How many beef cattle are being raised in Siping?", "131.7万头"),  # not the loans' 16.27亿元
+        ("How many people were handed over to judicial authorities?", "22人"),  # 移送司法机关22人
+    ],
+)
+def test_an_english_lead_in_names_the_figure_asked_for(service, question, figure):
+    answer = service.answer(question)
+    assert answer.text.startswith(f"The report gives {figure}.")
 
 
 def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):
