@@ -69,7 +69,7 @@ def compare(run_a: Path, run_b: Path) -> None:
               default=Path(".ragchat/eval-gate"), show_default=True)
 @click.pass_context
 def gate(ctx: click.Context, thresholds: Path | None, out_dir: Path) -> None:
-    """The CI quality gate: the report dev set, alone and with distractors, against the thresholds."""
+    """The CI quality gate: the report dev set (alone and with distractors) and the held-out sets, against the thresholds."""
     from eval.gate import THRESHOLDS, run_gate, table
 
     checks, _ = run_gate(thresholds or THRESHOLDS, out_dir, settings=settings_from(ctx))
