@@ -103,7 +103,7 @@ def test_a_malformed_thresholds_file_is_a_clear_error(tmp_path, text, message):
 
 def test_the_shipped_thresholds_name_only_metrics_a_run_produces(two_runs):
     limits = load_thresholds(THRESHOLDS)
-    assert set(limits) == {"report", "report_distractors"}
+    assert set(limits) == {"report", "report_distractors", "holdout", "holdout2"}
     metrics = json.loads((two_runs[0] / "summary.json").read_text(encoding="utf-8"))["metrics"]
     for bounds in limits.values():
         for names in bounds.values():
