@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from chat.frame import frame_of, unit_of, unmet
+from chat.sections import MIN_ITEMS, named_section
 from chat.text import asks_for_figure, numbers
 from chat.types import Passage
 from ingest.mapped import original_offset
@@ -346,10 +347,14 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, passages: list[Passage], qvec: np.ndarray | None = None,
                aliases: dict[str, frozenset[str]] | None = None) -> list[Candidate]:
+        listing = bool(LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question))
         parts = question_parts(question)
-        if len(parts) > 1 and not (LIST_QUESTION.search(question) or ITEMS_QUESTION.search(question)
-                                   or ORDINAL.search(question)):
+        if len(parts) > 1 and not (listing or ORDINAL.search(question)):
             return self._select_parts(parts, passages, qvec, aliases)
+        if listing and not ORDINAL.search(question):
+            spans = named_section(question, passages, self.terms_with(aliases), self.idf)
+            if len(spans) >= MIN_ITEMS:  # 争当现代农业排头兵方面抓了哪几件事: the section's items
+                return [_opening_clause(Candidate(p, s, e, 0.0)) for p, s, e in spans[:LIST_SENTENCES]]
         return self._select(question, passages, qvec, aliases)
 
     def _select_parts(self, parts: list[str], passages: list[Passage], qvec: np.ndarray | None,

@@ -210,7 +210,7 @@ def _which_item(question: str) -> str:
     return ""
 
 
-_GENERIC_ITEMS = frozenset("方面 内容 工作 东西 事情 部分 措施 举措 做法 要求 情况 地方".split())
+_GENERIC_ITEMS = frozenset("方面 内容 工作 东西 事情 事 事儿 部分 措施 举措 做法 要求 情况 地方".split())
 
 
 _WHAT = re.compile(r"什么|哪些")

@@ -26,11 +26,12 @@ from chat.citations import answer_sentences, coverage, drop_invalid, repair_mark
 from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
 from chat.context import fit_passages, truncate_question
 from chat.complete import complete
-from chat.extractive import ExtractiveAnswerer, question_parts, section_line
+from chat.extractive import ITEMS_QUESTION, LIST_QUESTION, ExtractiveAnswerer, question_parts, section_line
 from chat.frame import frame_of
 from chat.refusal import RefusalPolicy
 from chat.query import QueryBuilder
 from chat.scope import in_scope
+from chat.sections import section_name
 from chat.text import clean_question, language
 from chat.types import Answer, Checks, Passage
 from index.retriever import HybridRetriever
@@ -184,10 +185,30 @@ class AnswerService:
             focus = follow_up_core(state["question"], state["lang"])
             docs = _fuse(self.retriever.search(focus, k=k), docs, k)
         docs = self._with_part(docs, state["standalone"], k)
+        docs = self._with_section(docs, focus, k, qvec)
         passages = [complete(p, self._normalised_document) for p in _passages(docs)]
         timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
         return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
                 "aliases": query.aliases, "names": list(query.places), "chinese": query.chinese}
+
+    def _with_section(self, docs: list, question: str, k: int, qvec: np.ndarray) -> list:
+        """哪几件事 in a section the question names: the section read whole, first (its items
+        may sit in passages the question's words did not find)."""
+        if not LIST_QUESTION.search(question) and not ITEMS_QUESTION.search(question):
+            return docs
+        ex = self.extractive
+        passages = _passages(docs)
+        named = section_name(question, passages, ex.terms_with(None), ex.idf)
+        if named is None:
+            return docs
+        kind, name, _ = named
+        holder = next((p for p in passages if p.kind != "outline" and
+                       (p.heading[-1:] == (name,) if kind == "heading" else name in p.text)), None)
+        if holder is None:
+            return docs
+        section = self.retriever.under_heading(holder.doc_id, holder.heading, qvec)[:k]
+        ids = {d.id for d in section}
+        return section + [d for d in docs if d.id not in ids][: max(0, k - len(section))]
 
     def _with_part(self, docs: list, question: str, k: int) -> list:
         """第四部分: also what sits under the outline's line 四、…, keeping the outline."""

@@ -129,6 +129,13 @@ class HybridRetriever(BaseRetriever):
             qvec = self.query_vector(query)
         return [self._document(cid, score, dense, keyword, qvec) for cid, score in ranked]
 
+    def under_heading(self, doc_id: str, heading_path: tuple[str, ...], qvec: np.ndarray | None = None) -> list[Document]:
+        """The body chunks of one document under ``heading_path``, in the document's order
+        (a section the question names, read whole); their ``score`` is 0."""
+        chunks = sorted((c for c in self.snapshot.chunks if c.doc_id == doc_id and c.kind == "body"
+                         and tuple(c.heading_path) == tuple(heading_path)), key=lambda c: c.seq)
+        return [self._document(c.id, 0.0, [], [], qvec) for c in chunks]
+
     def _document(self, chunk_id, score, dense, keyword, qvec) -> Document:
         snap = self.snapshot
         row = snap.row(chunk_id)

@@ -313,6 +313,30 @@ def test_an_english_lead_in_names_the_figure_asked_for(service, question, figure
     assert answer.text.startswith(f"The report gives {figure}.")
 
 
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        ("做强特色产业这部分讲了哪些事？", ["农机产业", "玉米主粮化", "肉牛倍增计划", "棚膜经济"]),  # an outline item
+        ("争当现代农业发展排头兵这方面，上半年做了哪些事？", ["粮食安全", "肉牛倍增计划", "玉米全产业链", "棚膜经济"]),
+    ],
+)
+def test_a_which_question_about_a_named_section_lists_its_items_in_order(service, question, items):
+    answer = service.answer(question)
+    assert [answer.text.index(i) for i in items] == sorted(answer.text.index(i) for i in items)
+    assert len(answer.citations) == len(items) and len(answer.text) < 120  # openings, not paragraphs
+
+
+def test_a_named_section_with_its_own_outline_is_answered_by_the_outline(service):
+    answer = service.answer("“抓开放、拓空间”这一部分讲了哪些方面？")
+    assert answer.text.startswith("要深化省内一体协作")
+    assert "要放大跨省合作成果" in answer.text and "要积极用好国际市场" in answer.text
+
+
+def test_a_which_question_asking_for_its_own_kind_of_item_is_not_a_section_question(service):
+    answer = service.answer("普惠金融改革年底有哪几个贷款目标？")  # 贷款目标, not the section's items
+    assert all(f in answer.text for f in ["6亿元以上", "18亿元以上", "4亿元"])
+
+
 def test_a_paraphrase_with_a_word_the_report_never_uses_is_answered(service):
     answer = service.answer("四平现在一共养了多少头牛？")  # the report says 肉牛
     assert not answer.refused

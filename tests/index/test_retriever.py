@@ -110,3 +110,14 @@ def test_fusion_ties_keep_first_appearance_not_chunk_id_order():
     # "zz" and "aa" score the same; ids hash the checkout path, so they must not decide.
     fused = rrf_fuse([(["zz", "aa"], 1.0), (["aa", "zz"], 1.0)], rrf_k=60)
     assert [cid for cid, _ in fused] == ["zz", "aa"]
+
+
+def test_under_heading_reads_a_section_whole_in_the_documents_order(report_index, retriever):
+    snapshot, _ = report_index
+    heading = next(c.heading_path for c in snapshot.chunks if c.heading_path[-1:] == ("——争当现代农业发展排头兵",))
+    doc_id = snapshot.chunks[0].doc_id
+    docs = retriever.under_heading(doc_id, heading)
+    expected = [c for c in snapshot.chunks if c.kind == "body" and c.heading_path == heading]
+    assert [d.id for d in docs] == [c.id for c in sorted(expected, key=lambda c: c.seq)] and len(docs) >= 2
+    assert all(d.metadata["heading_path"] == list(heading) and d.metadata["score"] == 0.0 for d in docs)
+    assert retriever.under_heading(doc_id, ("no such heading",)) == []
