@@ -26,6 +26,9 @@ STOPWORDS = frozenset(
     their they he she we you i not no yes will would can could should may might about after before per its
     s so such any all some more most other own same very just also""".split()
 )
+# A gloss that names a place: a capitalised name, then what kind of place it is.
+_PLACE = re.compile(r"^([A-Z][a-z]+)\b(?: [A-Za-z-]+){0,2}? (?:prefecture[ -]level city|county[ -]level city|"
+                    r"subprovincial city|autonomous county|county|district|province|city|town|township)\b")
 ARTICLES = frozenset({"a", "an", "the"})
 PER_WORD = 3  # Chinese terms kept for one English word
 
@@ -43,6 +46,9 @@ class Lexicon:
                 continue
             simplified = match.group(2)
             for sense, gloss in enumerate(match.group(3).split("/")):
+                place = _PLACE.match(gloss)
+                if place:  # "Siping prefecture level city in Jilin province" → siping → 四平
+                    _keep(self.words[place.group(1).lower()], simplified, sense)
                 gloss = _NOISE.sub("", gloss).strip().lower()
                 gloss = gloss[3:] if gloss.startswith("to ") else gloss
                 if not gloss or gloss.startswith(_SKIP):

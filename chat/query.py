@@ -7,7 +7,8 @@ answerer get help the question's own words cannot give:
   searched by keyword and, as a second dense query, by meaning;
 - a Chinese question's words the index never saw, matched to index words that
   contain them (:mod:`chat.expand`: 牛 → 肉牛);
-- the places it names (:mod:`chat.scope`), which a passage's document must name.
+- the places it names (:mod:`chat.scope`; in English, through CC-CEDICT:
+  ``Siping`` → 四平), which a passage's document must name.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class QueryBuilder:
                 return Query(question, focus=question)
             chinese = " ".join(terms)
             with_terms = question + " " + chinese
-            return Query(question, keyword=with_terms, focus=with_terms, chinese=chinese)
+            places = tuple(names(chinese, self.keyword.knows))  # Siping → 四平
+            return Query(question, keyword=with_terms, focus=with_terms, chinese=chinese, places=places)
         aliases = self._subwords(question)
         keyword = question + " " + " ".join(sorted(set().union(*aliases.values()))) if aliases else None
         places = tuple(names(question, self.keyword.knows))

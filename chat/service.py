@@ -174,9 +174,12 @@ class AnswerService:
         k = state["k"] or self.settings.retrieval.k
         query = self.queries.build(state["standalone"], state["lang"])
         qvec = self.retriever.query_vector(query.text)
-        depth = k * SCOPE_DEPTH if query.places else k
-        docs = self.retriever.search(query.text, k=depth, qvec=qvec, keyword_query=query.keyword)
-        docs = in_scope(docs, list(query.places), self._normalised_document)[:k]
+        docs = self.retriever.search(query.text, k=k, qvec=qvec, keyword_query=query.keyword)
+        kept = in_scope(docs, list(query.places), self._normalised_document)
+        if len(kept) < len(docs):  # passages of documents that never name the place: look deeper
+            docs = self.retriever.search(query.text, k=k * SCOPE_DEPTH, qvec=qvec, keyword_query=query.keyword)
+            kept = in_scope(docs, list(query.places), self._normalised_document)[:k]
+        docs = kept
         if query.chinese:  # an English question's Chinese terms, also searched by meaning
             docs = _fuse(docs, self.retriever.search(query.chinese, k=k), k)
         focus = query.focus
@@ -226,7 +229,9 @@ class AnswerService:
             state["passages"], self.counter, llm.context_window, llm.max_tokens, state["question"],
             history_text(state["history"]), state["lang"],
         )
-        focus = state["chinese"] if state["lang"] == "en" else state["focus"]  # English: weigh its Chinese terms
+        focus = state["focus"]
+        if state["lang"] == "en":  # English: weigh its Chinese terms; a place (Siping → 四平) is scope, not support
+            focus = " ".join(t for t in state["chinese"].split() if t not in state["names"])
         support, refusal_reason, unanswered = self._support(focus, kept, state["lang"], state["aliases"],
                                                             frame_of(state["standalone"]))
         if not kept and state.get("names"):

@@ -389,6 +389,26 @@ def test_queries_add_chinese_terms_to_english_and_matched_words_to_chinese(servi
     assert any("肉牛" in words for words in chinese.aliases.values())
     assert "肉牛" in chinese.keyword and chinese.focus == chinese.text
     assert chinese.places == ("四平",)
+    place = service.queries.build("How many beef cattle are being raised in Siping?", "en")
+    assert place.places == ("四平",)  # CC-CEDICT: Siping prefecture level city … → 四平
+
+
+def test_the_lexicon_reads_place_glosses_as_names():
+    lines = ["四平 四平 [Si4 ping2] /Siping prefecture level city in Jilin province 吉林省 in northeast China/",
+             "雙遼 双辽 [Shuang1 liao2] /Shuangliao county level city in Siping 四平, Jilin/"]
+    lexicon = Lexicon(lines)
+    knows = {"四平", "双辽"}.__contains__
+    assert lexicon.translate("What is Siping's GDP? And Shuangliao's?", knows, idf=lambda t: 1.0) == ["四平", "双辽"]
+
+
+def test_a_place_question_on_one_document_retrieves_as_without_the_place(service):
+    """Scoping looks deeper only when it set passages aside: one document, nothing set aside."""
+    question = "四平上半年地区生产总值增长了多少？"
+    state = service.pre_chain.invoke({"question": question, "history": [], "answerer": "extractive", "k": None})
+    query = service.queries.build(question, "zh")
+    assert query.places == ("四平",)
+    plain = service.retriever.search(query.text, k=service.settings.retrieval.k, keyword_query=query.keyword)
+    assert [p.chunk_id for p in state["passages"]] == [d.id for d in plain]
 
 
 def test_answers_repeat_exactly_whatever_the_hash_seed(tmp_path):
