@@ -142,7 +142,7 @@ def question_parts(question: str) -> list[str]:
     """The parts of ``question`` that each ask something (at most ``MAX_PARTS``)."""
     parts = [p for p in _PART_END.split(question) if p.strip()]
     asking = [p for p in parts if _ASKS.search(p)]
-    return asking[:MAX_PARTS] if len(asking) == len(parts) else [question]
+    return asking[:MAX_PARTS] if asking and len(asking) == len(parts) else [question]
 
 
 _TIME_UNITS = frozenset("年 月 日 天 号 周年 周岁 小时".split())

@@ -148,6 +148,9 @@ class AnswerService:
         question = clean_question(state["question"] or "")
         if not question:
             raise EmptyQuestionError("the question is empty; type a question about the documents")
+        if not any(ch.isalnum() for ch in question):  # ？？？ or 🙂: nothing to search for
+            raise EmptyQuestionError("the question has no words, only punctuation or symbols; "
+                                     "type a question about the documents")
         question, truncated = truncate_question(question, self.counter, MAX_QUESTION_TOKENS)
         lang = language(question)
         history = [(role, clean_question(text)) for role, text in state["history"]]

@@ -109,7 +109,7 @@ class ChatError(RagchatError):
 
 
 class EmptyQuestionError(ChatError):
-    """The question is empty or only whitespace."""
+    """The question is empty, only whitespace, or has no words (only punctuation or symbols)."""
 
 
 class LLMError(ChatError):

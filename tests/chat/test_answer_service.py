@@ -87,6 +87,12 @@ def test_a_huge_question_is_truncated_with_a_note(service):
     assert len(answer.question) < 1000
 
 
+@pytest.mark.parametrize("question", ["？？？", "🙂🙂", "…!?"])
+def test_a_question_without_words_is_a_clear_error(service, question):
+    with pytest.raises(EmptyQuestionError, match="no words"):
+        service.answer(question)
+
+
 def test_emoji_and_control_characters_are_handled(service):
     answer = service.answer("肉牛🐄养殖量\x00达到多少?\x07")
     assert "\x00" not in answer.question and "🐄" in answer.question

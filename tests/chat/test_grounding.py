@@ -95,6 +95,8 @@ def test_a_target_question_wants_a_sentence_that_states_a_target():
         ("上半年城镇新增就业多少人？", ["上半年城镇新增就业多少人？"]),
         ("四平的GDP。增长了多少？", ["四平的GDP。增长了多少？"]),  # one question
         ("说说农业。上半年粮食种了多少亩？好不好？", ["说说农业。上半年粮食种了多少亩？", "好不好？"]),
+        ("？？？", ["？？？"]),  # nothing asks: one part, the question itself
+        (" ", [" "]),
     ],
 )
 def test_a_question_is_cut_into_the_parts_that_ask(question, parts):
