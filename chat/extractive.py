@@ -20,10 +20,9 @@ from typing import Callable
 import numpy as np
 
 from chat.frame import frame_of, unit_of, unmet
-from chat.sections import MIN_ITEMS, named_section
-from chat.text import asks_for_figure, numbers
+from chat.sections import MIN_ITEMS, doc_position, named_section
+from chat.text import QUOTED, asks_for_figure, numbers, whole_words
 from chat.types import Passage
-from ingest.mapped import original_offset
 from ingest.sentences import sentence_spans
 
 LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
@@ -34,7 +33,6 @@ _UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 FRAME_PENALTY = 0.5
 QUOTED_BONUS = 0.2  # the sentence holds a phrase the question quotes: “三管齐下”
-_QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 # The item of a list the question quotes: 哪几个“紧盯” → 紧盯机遇抓招商、紧盯信息抓招商…
 _QUOTED_ITEM = re.compile(r"哪(?:几|些)?(?:个|种|项|条|点)?[“\"]([^”\"]{2,6})[”\"]")
 VERB_PENALTY = 0.3
@@ -239,8 +237,7 @@ class ExtractiveAnswerer:
         """The question's terms with their IDF; question phrasing left out. The terms of
         ``context`` (the other parts of a two-part question) count ``CONTEXT_WEIGHT``."""
         terms = [t for t in self._terms(question) if t not in QUESTION_WORDS and not t.startswith("哪")]  # 哪三管
-        # 下半年 is also cut as 下半 and 半年: count the word once, not three times.
-        weights = {t: self.idf(t) for t in terms if not any(t != u and t in u for u in terms)}
+        weights = {t: self.idf(t) for t in whole_words(terms)}  # 下半年 once, not also 下半 and 半年
         if context:
             weights |= {t: CONTEXT_WEIGHT * w for t, w in self.term_weights(context).items() if t not in weights}
         return weights
@@ -255,7 +252,7 @@ class ExtractiveAnswerer:
         figure = asks_for_figure(question)
         unit = asked_unit(question)
         frame = frame_of(question)
-        quoted = _QUOTED.findall(question)
+        quoted = QUOTED.findall(question)
         sections = bool(LIST_QUESTION.search(question))
         match = ORDINAL.search(question)
         ordinal = match.group(1) if match else ""
@@ -412,7 +409,7 @@ class ExtractiveAnswerer:
         if item:  # 哪几个“紧盯”: each item's opening clause, in the document's order
             items = [_opening_clause(c) for c in chosen if c.text.startswith(item)]
             if len(items) > 1:
-                return sorted(items, key=lambda c: (c.passage.doc_id, original_offset(c.passage.spans, c.start)))
+                return sorted(items, key=lambda c: doc_position(c.passage, c.start))
         return chosen
 
     def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:

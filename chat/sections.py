@@ -16,6 +16,7 @@ import re
 from typing import Callable
 
 from chat.frame import frame_of
+from chat.text import QUOTED, whole_words
 from chat.types import Passage
 from ingest.mapped import original_offset
 from ingest.sentences import sentence_spans
@@ -23,7 +24,6 @@ from ingest.sentences import sentence_spans
 SECTION_SHARE = 0.6
 MIN_ITEMS = 2
 GAP = 4  # characters between two sentences that run on (a line break, a space)
-_QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _QUOTED_ITEM = re.compile(r"哪(?:几|些)?(?:个|种|项|条|点)?[“\"]")  # 哪几个“紧盯”: the quoted items, not a section
 Span = tuple[Passage, int, int]
 
@@ -34,10 +34,9 @@ def _name(heading: str) -> str:
 
 def _share(name: str, question: str, terms_of: Callable[[str], frozenset], idf: Callable[[str], float]) -> float:
     """How much of ``name``'s weight (its words' IDF) the question holds; 1 when it quotes part of it."""
-    if any(q in name for q in _QUOTED.findall(question)):
+    if any(q in name for q in QUOTED.findall(question)):
         return 1.0
-    terms = terms_of(name)
-    terms = {t for t in terms if not any(t != u and t in u for u in terms)}  # 现代农业, not also 现代 and 农业
+    terms = whole_words(terms_of(name))  # 现代农业, not also 现代 and 农业
     total = sum(idf(t) for t in terms)
     # in the question's text, not its words: jieba cuts 做强 in the question, 做 | 强 in 要做强特色产业
     return sum(idf(t) for t in terms if t in question) / total if total else 0.0
@@ -107,11 +106,16 @@ def _item_sentences(item: str, items: tuple[str, ...], passages: list[Passage]) 
     return found
 
 
+def doc_position(passage: Passage, start: int) -> tuple[str, int]:
+    """Where character ``start`` of a passage sits: its document, then its offset there."""
+    return passage.doc_id, original_offset(passage.spans, start)
+
+
 def _in_order(spans: list[Span]) -> list[Span]:
     """Document order, each sentence once (overlapping chunks repeat them)."""
     seen, out = set(), []
-    for p, s, e in sorted(spans, key=lambda x: (x[0].doc_id, original_offset(x[0].spans, x[1]))):
-        key = (p.doc_id, original_offset(p.spans, s))
+    for p, s, e in sorted(spans, key=lambda x: doc_position(x[0], x[1])):
+        key = doc_position(p, s)
         if key not in seen:
             seen.add(key)
             out.append((p, s, e))

@@ -21,6 +21,8 @@ NUMBER = re.compile(
 CJK_NUMBER = re.compile(r"(?<!第)([一二两三四五六七八九十百千]+)(万|亿)?(周年|个|项|所|家|户|座|件|名|条|次|批|倍|年|天|人)")
 _ASK_FIGURE = re.compile(r"多少|几|多大|多高|多长|多久|比例|增速|增长了|how (many|much|large|long)|what (percent|share)|percentage", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A phrase a question quotes: “三管齐下”, “做强特色产业”.
+QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
 def language(text: str) -> str:
@@ -67,6 +69,13 @@ def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
     import jieba.posseg
 
     return tuple((w, f) for w, f in jieba.posseg.cut(text))
+
+
+def whole_words(terms) -> list[str]:
+    """The terms not inside a longer one: the tokenizer also cuts 下半年 as 下半 and 半年, and
+    现代农业 as 现代 and 农业; count the word once."""
+    terms = list(terms)
+    return [t for t in terms if not any(t != u and t in u for u in terms)]
 
 
 def holds_word(text: str, word: str) -> bool:
