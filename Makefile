@@ -32,18 +32,27 @@ test: $(STAMP)
 # Evaluation (docs/eval.md). Runs go to build/eval; embeddings are cached in
 # $RAGCHAT_EVAL_CACHE (default ~/.cache/ragchat/eval), so only new texts are embedded.
 CMRC_DEV := eval/data/cmrc2018/squad-style-data_cmrc2018_dev.json
-.PHONY: eval eval-cmrc eval-cmrc-full eval-gate
+.PHONY: eval eval-cmrc eval-cmrc-full eval-gate train ablation
+
+## train: retrain the answer selector and refusal model into chat/models (deterministic; about 15 min on 2 cores)
+train: $(STAMP)
+	$(BIN)/python -m eval.train
+
+## ablation: each expander and each selector feature group switched off, on every set (docs/ablation.md)
+ablation: $(STAMP)
+	$(BIN)/python -m eval.ablation --out docs/ablation.md
 
 ## eval: the report dev set on the report alone, and on the report with the 848 CMRC passages
 eval: $(STAMP)
 	$(BIN)/ragchat eval run eval/sets/report_dev.jsonl --out build/eval/report
 	$(BIN)/ragchat eval run eval/sets/report_dev.jsonl --distractors --out build/eval/report-distractors
 
-## eval-cmrc: CMRC 2018 dev, the fixed 300-question sample, against all 848 passages
+## eval-cmrc: the test half of CMRC 2018 dev (never trained on) against all 848 passages, then each question without its own passage
 eval-cmrc: $(STAMP)
-	$(BIN)/ragchat eval run $(CMRC_DEV) --limit 300 --out build/eval/cmrc300
+	$(BIN)/ragchat eval run $(CMRC_DEV) --split test --out build/eval/cmrc-test
+	$(BIN)/ragchat eval run $(CMRC_DEV) --split test --no-gold --out build/eval/cmrc-test-nogold
 
-## eval-cmrc-full: CMRC 2018 dev, all 3,219 questions (not run in CI)
+## eval-cmrc-full: CMRC 2018 dev, all 3,219 questions, half of them trained on (not run in CI)
 eval-cmrc-full: $(STAMP)
 	$(BIN)/ragchat eval run $(CMRC_DEV) --out build/eval/cmrc-full
 

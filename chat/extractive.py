@@ -412,10 +412,12 @@ class ExtractiveAnswerer:
                 return sorted(items, key=lambda c: doc_position(c.passage, c.start))
         return chosen
 
-    def compose(self, question: str, chosen: list[Candidate], lang: str) -> str:
+    def compose(self, question: str, chosen: list[Candidate], lang: str, lead: str = "") -> str:
+        """The chosen spans, each with its ``[n]``; an English figure question gets a lead-in
+        naming the figure (``lead``, else the one its clause's terms point to)."""
         parts = []
         if lang == "en" and chosen and asks_for_figure(question):
-            figure = _lead_figure(question, chosen[0].text)
+            figure = lead or _lead_figure(question, chosen[0].text)
             if figure:
                 parts.append(f"The report gives {figure}. [{chosen[0].passage.n}]\n")
         for cand in chosen:

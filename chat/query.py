@@ -35,8 +35,9 @@ class Query:
 class QueryBuilder:
     """Builds :class:`Query` objects over one keyword index (its vocabulary is read once, lazily)."""
 
-    def __init__(self, keyword: KeywordIndex) -> None:
+    def __init__(self, keyword: KeywordIndex, subwords: bool = True) -> None:
         self.keyword = keyword
+        self.subwords = subwords
         self._expander: SubwordExpander | None = None
 
     def build(self, question: str, lang: str) -> Query:
@@ -49,7 +50,7 @@ class QueryBuilder:
             with_terms = question + " " + chinese
             places = tuple(names(chinese, self.keyword.knows))  # Siping → 四平
             return Query(question, keyword=with_terms, focus=with_terms, chinese=chinese, places=places)
-        aliases = self._subwords(question)
+        aliases = self._subwords(question) if self.subwords else {}
         keyword = question + " " + " ".join(sorted(set().union(*aliases.values()))) if aliases else None
         places = tuple(names(question, self.keyword.knows))
         return Query(question, keyword=keyword, focus=question, aliases=aliases, places=places)

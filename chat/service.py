@@ -1,20 +1,24 @@
-"""The answer path: one chain used by the CLI, the UI, the API and the eval.
+"""The answer path: one path used by the CLI, the UI, the API and the eval.
 
     question (+ history)
-      → prepare: clean, check, truncate, detect the language, make it standalone
-      → retrieve: hybrid retrieval from the index
-      → fit: passages that fit the token budget
-      → generate: refuse, or answer (extractive, or an OpenAI-compatible LLM)
-      → finish: repair and resolve citations, run the grounding checks
+      → prepare: clean, check, truncate, detect the language, make it standalone  → Prepared
+      → retrieve: analyse the question once (Question), search, run the expanders  → Found
+      → decide: fit the passages to the budget, rank the candidate sentences
+        (the learned selector), and answer or refuse (the refusal model)           → Retrieval
+      → generate: the extractive answer, or an LLM's, streamed
+      → finish: repair and resolve citations, run the grounding checks            → Answer
 
-The steps are LangChain runnables composed with LCEL; ``answer`` runs the
-whole chain, ``stream`` runs the first three and then streams the answer.
+The first three steps are LangChain runnables composed with LCEL
+(``retrieval_chain``); each passes a typed value (docs/architecture.md).
+``stream`` runs them and then streams the answer; ``answer`` collects ``stream``,
+so both give the same answer. An LLM endpoint may be given per request, so a UI
+session with its own endpoint shares the loaded index.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -23,17 +27,20 @@ from langchain_core.runnables import RunnableLambda
 
 from chat.checks import numeric_check
 from chat.citations import answer_sentences, coverage, drop_invalid, repair_markers, resolve
-from chat.condense import History, condense_by_rule, follow_up_core, history_text, is_follow_up
-from chat.context import fit_passages, truncate_question
 from chat.complete import complete
-from chat.extractive import ITEMS_QUESTION, LIST_QUESTION, ExtractiveAnswerer, question_parts, section_line
+from chat.condense import History, condense_by_rule, history_text, is_follow_up, follow_up_core
+from chat.context import fit_passages, truncate_question
+from chat.expanders import Search, expanders
+from chat.extractive import ExtractiveAnswerer, question_parts
+from chat.features import candidates, featurize
 from chat.frame import frame_of
-from chat.refusal import RefusalPolicy
+from chat.learned import SelectorAnswerer
 from chat.query import QueryBuilder
-from chat.scope import in_scope
-from chat.sections import section_name
+from chat.question import Question, answer_type
+from chat.refusal import RefusalPolicy, Support
+from chat.selector import Decision, Models, Scored, decide, load_models, rank
 from chat.text import clean_question, language
-from chat.types import Answer, Checks, Passage
+from chat.types import Answer, Checks, Notice, Passage, passages_of
 from index.retriever import HybridRetriever
 from index.store import Snapshot
 from ingest.normalize import normalize_text
@@ -43,21 +50,55 @@ from ragchat.errors import EmptyQuestionError, LLMError
 from ragchat.settings import Settings
 
 MAX_QUESTION_TOKENS = 256
-SCOPE_DEPTH = 4  # with names to match, look this many times deeper for passages of documents that name them
 ANSWERERS = ("extractive", "llm")
 
 
-def _passages(docs) -> list[Passage]:
-    out = []
-    for n, doc in enumerate(docs, 1):
-        m = doc.metadata
-        out.append(Passage(
-            n=n, chunk_id=m["chunk_id"], doc_id=m["doc_id"], source=m["source"], heading=tuple(m["heading_path"]),
-            kind=m["kind"], text=doc.page_content, spans=tuple(tuple(s) for s in m["spans"]),
-            score=float(m["score"]), dense_score=float(m["dense_score"] or 0.0),
-            keyword_score=float(m["keyword_score"] or 0.0), lead=m.get("lead", ""),
-        ))
-    return out
+@dataclass(frozen=True)
+class Request:
+    question: str
+    history: tuple[tuple[str, str], ...] = ()
+    answerer: str = "extractive"
+    k: int | None = None
+    exclude: tuple[str, ...] = ()
+    endpoint: Any = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: Request
+    text: str  # the cleaned (and possibly truncated) question
+    history: tuple[tuple[str, str], ...]
+    lang: str
+    standalone: str
+    truncated: bool
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Found:
+    prepared: Prepared
+    question: Question
+    passages: list[Passage]
+    qvec: np.ndarray
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the answerers see: the analysed question, the passages that fit, the ranked
+    candidate sentences with their features, and the decision to answer or refuse."""
+
+    prepared: Prepared
+    question: Question
+    passages: list[Passage]
+    dropped: int
+    support: Support
+    ranked: list[Scored]
+    features: np.ndarray
+    decision: Decision
+    unanswered: tuple[str, ...] = ()
+    qvec: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class AnswerService:
@@ -70,6 +111,7 @@ class AnswerService:
         embeddings: Embeddings,
         endpoint: Any | None = None,
         policy: RefusalPolicy | None = None,
+        models: Models | None = None,
     ) -> None:
         self.settings = settings
         self.snapshot = snapshot
@@ -79,12 +121,15 @@ class AnswerService:
         self.policy = policy or RefusalPolicy()
         keyword = snapshot.keyword
         self.extractive = ExtractiveAnswerer(keyword.tokenizer.tokenize, keyword.idf, self._embed_sentences)
+        self.models = models if models is not None else (load_models() if settings.answer.selector == "learned" else None)
+        self.learned = SelectorAnswerer(self.extractive, settings.answer)
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
-        self.queries = QueryBuilder(snapshot.keyword)
+        self.queries = QueryBuilder(snapshot.keyword, subwords="subwords" in settings.answer.expanders)
+        self.expanders = expanders(settings.answer.expanders)
         self._documents: dict[str, str] = {}  # normalised document texts, for completing cut sentences
-        self.pre_chain = RunnableLambda(self._prepare) | RunnableLambda(self._retrieve) | RunnableLambda(self._fit)
-        self.chain = self.pre_chain | RunnableLambda(self._generate) | RunnableLambda(self._finish)
+        self.retrieval_chain = (RunnableLambda(self.prepare) | RunnableLambda(self._retrieve)
+                                | RunnableLambda(self._decide))
 
     @classmethod
     def from_settings(cls, settings: Settings, progress: bool = False) -> "AnswerService":
@@ -103,49 +148,64 @@ class AnswerService:
 
     # --- public API ------------------------------------------------------------
 
+    def retrieve(self, question: str, history: History = (), k: int | None = None,
+                 exclude_docs: Sequence[str] = (), answerer: str = "extractive") -> Retrieval:
+        """Everything before the answer: the analysed question, the passages, the ranked
+        candidates and the decision (the eval and the trainer read this)."""
+        return self.retrieval_chain.invoke(Request(question, tuple(history), answerer, k, tuple(exclude_docs)))
+
     def answer(self, question: str, history: History = (), answerer: str | None = None, k: int | None = None,
-               fallback: bool = True) -> Answer:
-        """Answer ``question``. On an LLM failure with ``fallback``, the extractive
-        answer is returned with a note saying why; without it the error is raised."""
-        state = {"question": question, "history": list(history), "answerer": self._pick(answerer), "k": k}
+               fallback: bool = True, exclude_docs: Sequence[str] = (), endpoint: Any = None) -> Answer:
+        """Answer ``question``: ``stream`` collected. On an LLM failure with ``fallback``, the
+        extractive answer is returned with a note saying why; without it the error is raised.
+        ``exclude_docs``: documents searched as if they were not indexed (the eval's negative rejection)."""
+        final = None
+        for piece in self.stream(question, history, answerer, k, fallback, exclude_docs, endpoint):
+            if isinstance(piece, Answer):
+                final = piece
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: History = (), answerer: str | None = None, k: int | None = None,
+               fallback: bool = False, exclude_docs: Sequence[str] = (), endpoint: Any = None,
+               ) -> Iterator[str | Notice | Answer]:
+        """Yield the answer's text as it is produced, then the finished ``Answer``.
+
+        With ``fallback``, an LLM failure yields a :class:`Notice`, then the extractive
+        answer; without, the error is raised (after any partial text).
+        """
+        endpoint = endpoint if endpoint is not None else self.endpoint
+        name = self._pick(answerer, endpoint)
+        request = Request(question, tuple(history), name, k, tuple(exclude_docs), endpoint)
+        retrieval = self.retrieval_chain.invoke(request)
         try:
-            return self.chain.invoke(state)
+            yield from self._generate(retrieval)
         except LLMError as exc:
             if not fallback:
                 raise
-            answer = self.chain.invoke({**state, "answerer": "extractive"})
-            answer.notes.insert(0, f"the LLM endpoint failed ({exc}); this is the extractive answer")
-            return answer
+            note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
+            yield Notice(note)
+            plain = replace(retrieval, prepared=replace(retrieval.prepared,
+                                                        request=replace(request, answerer="extractive")))
+            for piece in self._generate(plain):
+                if isinstance(piece, Answer):
+                    piece.notes.insert(0, note)
+                yield piece
 
-    def stream(self, question: str, history: History = (), answerer: str | None = None,
-               k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is produced, then the finished ``Answer``.
-
-        LLM errors are raised (after any partial text); the caller can then ask
-        for the extractive answer.
-        """
-        state = self.pre_chain.invoke(
-            {"question": question, "history": list(history), "answerer": self._pick(answerer), "k": k}
-        )
-        parts: list[str] = []
-        for token in self._tokens(state):
-            parts.append(token)
-            yield token
-        yield self._finish({**state, "raw": "".join(parts)})
-
-    def _pick(self, answerer: str | None) -> str:
-        name = answerer or ("llm" if self.endpoint is not None else "extractive")
+    def _pick(self, answerer: str | None, endpoint: Any) -> str:
+        name = answerer or ("llm" if endpoint is not None else "extractive")
         if name not in ANSWERERS:
             raise ValueError(f"unknown answerer {name!r}; use one of {', '.join(ANSWERERS)}")
-        if name == "llm" and self.endpoint is None:
+        if name == "llm" and endpoint is None:
             raise LLMError("no LLM endpoint is configured (set llm.base_url and llm.model)")
         return name
 
-    # --- the chain's steps -------------------------------------------------------
+    # --- prepare ---------------------------------------------------------------
 
-    def _prepare(self, state: dict) -> dict:
+    def prepare(self, request: Request) -> Prepared:
+        """The cleaned, checked and standalone question (the first step)."""
         started = time.perf_counter()
-        question = clean_question(state["question"] or "")
+        question = clean_question(request.question or "")
         if not question:
             raise EmptyQuestionError("the question is empty; type a question about the documents")
         if not any(ch.isalnum() for ch in question):  # ？？？ or 🙂: nothing to search for
@@ -153,155 +213,178 @@ class AnswerService:
                                      "type a question about the documents")
         question, truncated = truncate_question(question, self.counter, MAX_QUESTION_TOKENS)
         lang = language(question)
-        history = [(role, clean_question(text)) for role, text in state["history"]]
-        standalone = self._standalone(question, history, lang, state["answerer"])
-        return {**state, "question": question, "history": history, "lang": lang, "standalone": standalone,
-                "truncated": truncated, "timings": {"condense": (time.perf_counter() - started) * 1000},
-                "started": started}
+        history = tuple((role, clean_question(text)) for role, text in request.history)
+        standalone = self._standalone(question, history, lang, request)
+        return Prepared(request, question, history, lang, standalone, truncated, started,
+                        {"condense": (time.perf_counter() - started) * 1000})
 
-    def _standalone(self, question: str, history: History, lang: str, answerer: str) -> str:
+    def _standalone(self, question: str, history: History, lang: str, request: Request) -> str:
         if not history:
             return question
-        if answerer == "llm" and self.endpoint is not None and is_follow_up(question, lang):
+        if request.answerer == "llm" and request.endpoint is not None and is_follow_up(question, lang):
             prompt = render("condense", lang, history=history_text(history), question=question)
             try:
-                rewritten = self.endpoint.complete([("user", prompt)]).strip().splitlines()
+                rewritten = request.endpoint.complete([("user", prompt)]).strip().splitlines()
             except LLMError:
                 rewritten = []
             if rewritten and rewritten[0].strip():
                 return rewritten[0].strip()
         return condense_by_rule(question, history, lang)
 
-    def _retrieve(self, state: dict) -> dict:
+    # --- retrieve ----------------------------------------------------------------
+
+    def analyse(self, prepared: Prepared) -> tuple[Question, str | None]:
+        """The :class:`Question` of a prepared request, and the keywords of its first search."""
+        query = self.queries.build(prepared.standalone, prepared.lang)
+        follow = prepared.standalone != prepared.text and bool(prepared.history)
+        focus = follow_up_core(prepared.text, prepared.lang) if follow else query.focus
+        weighed = focus
+        if prepared.lang == "en":  # an English question is weighed on its Chinese terms; a place is scope
+            weighed = " ".join(t for t in query.chinese.split() if t not in query.places)
+        weights = self.extractive.term_weights(weighed) if weighed else {}
+        parts = tuple(question_parts(focus)) if prepared.lang == "zh" else (focus,)
+        question = Question(
+            text=prepared.text, lang=prepared.lang, standalone=prepared.standalone, focus=focus,
+            weights=weights, places=query.places if "places" in self.settings.answer.expanders else (),
+            parts=parts, asked=answer_type(prepared.standalone, prepared.lang), frame=frame_of(prepared.standalone),
+            chinese=query.chinese if "english" in self.settings.answer.expanders else "", aliases=query.aliases,
+        )
+        return question, query.keyword
+
+    def first_search(self, prepared: Prepared) -> tuple[Search, list]:
+        """The analysed question's first search, and the context the expanders work in."""
+        request = prepared.request
+        k = request.k or self.settings.retrieval.k
+        question, keyword_query = self.analyse(prepared)
+        qvec = self.retriever.query_vector(question.standalone)
+        docs = self.retriever.search(question.standalone, k=k, qvec=qvec, keyword_query=keyword_query,
+                                     exclude_docs=request.exclude)
+        search = Search(self.retriever, question, k, qvec, keyword_query, request.exclude, self._normalised_document,
+                        self.extractive.terms_with(None), self.extractive.idf,
+                        is_follow_up=prepared.standalone != prepared.text and bool(prepared.history))
+        return search, docs
+
+    def _retrieve(self, prepared: Prepared) -> Found:
         started = time.perf_counter()
-        k = state["k"] or self.settings.retrieval.k
-        query = self.queries.build(state["standalone"], state["lang"])
-        qvec = self.retriever.query_vector(query.text)
-        docs = self.retriever.search(query.text, k=k, qvec=qvec, keyword_query=query.keyword)
-        kept = in_scope(docs, list(query.places), self._normalised_document)
-        if len(kept) < len(docs):  # passages of documents that never name the place: look deeper
-            docs = self.retriever.search(query.text, k=k * SCOPE_DEPTH, qvec=qvec, keyword_query=query.keyword)
-            kept = in_scope(docs, list(query.places), self._normalised_document)[:k]
-        docs = kept
-        if query.chinese:  # an English question's Chinese terms, also searched by meaning
-            docs = _fuse(docs, self.retriever.search(query.chinese, k=k), k)
-        focus = query.focus
-        if state["standalone"] != state["question"] and state["history"]:
-            # A follow-up: its own topic ranks with the carried-over scope, not under it.
-            focus = follow_up_core(state["question"], state["lang"])
-            docs = _fuse(self.retriever.search(focus, k=k), docs, k)
-        docs = self._with_part(docs, state["standalone"], k)
-        docs = self._with_section(docs, focus, k, qvec)
-        passages = [complete(p, self._normalised_document) for p in _passages(docs)]
-        timings = {**state["timings"], "retrieve": (time.perf_counter() - started) * 1000}
-        return {**state, "passages": passages, "qvec": qvec, "timings": timings, "focus": focus,
-                "aliases": query.aliases, "names": list(query.places), "chinese": query.chinese}
+        search, docs = self.first_search(prepared)
+        for expander in self.expanders:
+            docs = expander.expand(search, docs)
+        passages = [complete(p, self._normalised_document) for p in passages_of(docs)]
+        timings = {**prepared.timings, "retrieve": (time.perf_counter() - started) * 1000}
+        return Found(replace(prepared, timings=timings), search.question, passages, search.qvec)
 
-    def _with_section(self, docs: list, question: str, k: int, qvec: np.ndarray) -> list:
-        """哪几件事 in a section the question names: the section read whole, first (its items
-        may sit in passages the question's words did not find)."""
-        if not LIST_QUESTION.search(question) and not ITEMS_QUESTION.search(question):
-            return docs
-        ex = self.extractive
-        passages = _passages(docs)
-        named = section_name(question, passages, ex.terms_with(None), ex.idf)
-        if named is None:
-            return docs
-        kind, name, _ = named
-        holder = next((p for p in passages if p.kind != "outline" and
-                       (p.heading[-1:] == (name,) if kind == "heading" else name in p.text)), None)
-        if holder is None:
-            return docs
-        section = self.retriever.under_heading(holder.doc_id, holder.heading, qvec)[:k]
-        ids = {d.id for d in section}
-        return section + [d for d in docs if d.id not in ids][: max(0, k - len(section))]
+    # --- decide --------------------------------------------------------------------
 
-    def _with_part(self, docs: list, question: str, k: int) -> list:
-        """第四部分: also what sits under the outline's line 四、…, keeping the outline."""
-        section = section_line(question, _passages(docs))
-        if section is None:
-            return docs
-        passage, start, end = section
-        outline = next(d for d in docs if d.id == passage.chunk_id)
-        docs = _fuse(docs, self.retriever.search(passage.text[start:end], k=k), k)
-        return docs if outline in docs else docs[: k - 1] + [outline]
-
-    def _fit(self, state: dict) -> dict:
+    def _decide(self, found: Found) -> Retrieval:
+        started = time.perf_counter()
+        prepared, question = found.prepared, found.question
         llm = self.settings.llm
         kept, dropped = fit_passages(
-            state["passages"], self.counter, llm.context_window, llm.max_tokens, state["question"],
-            history_text(state["history"]), state["lang"],
+            found.passages, self.counter, llm.context_window, llm.max_tokens, prepared.text,
+            history_text(prepared.history), prepared.lang,
         )
-        focus = state["focus"]
-        if state["lang"] == "en":  # English: weigh its Chinese terms; a place (Siping → 四平) is scope, not support
-            focus = " ".join(t for t in state["chinese"].split() if t not in state["names"])
-        support, refusal_reason, unanswered = self._support(focus, kept, state["lang"], state["aliases"],
-                                                            frame_of(state["standalone"]))
-        if not kept and state.get("names"):
-            refusal_reason = "no document that mentions " + "、".join(state["names"]) + " holds a matching passage"
-        return {**state, "passages": kept, "dropped": dropped, "refusal": refusal_reason,
-                "support": support, "unanswered": unanswered}
+        support, reason, unanswered = self.support(question, kept)
+        ranked, X = self.rank(question, kept, found.qvec)
+        if not kept:
+            decision = Decision(False, 0.0, "no document that mentions " + "、".join(question.places) +
+                                " holds a matching passage" if question.places else "nothing was retrieved")
+        elif self.models is None:  # the rules of earlier versions
+            decision = Decision(not reason, 1.0 if not reason else 0.0, reason)
+        else:
+            decision = decide(self.models, ranked, X, support, question, self.settings.answer.min_answer_probability)
+        timings = {**prepared.timings, "decide": (time.perf_counter() - started) * 1000}
+        return Retrieval(prepared, question, kept, dropped, support, ranked, X, decision, tuple(unanswered),
+                         found.qvec, timings)
 
-    def _support(self, focus: str, passages: list[Passage], lang: str, aliases,
-                 en_frame: Any = None) -> tuple[Any, str, list[str]]:
-        """The refusal policy's evidence, its reason to refuse ("" to answer), and the parts
-        left unanswered. A question in parts (建成了多少亩？今年计划再新建多少亩？) is
-        answered when one of its parts can be; the others are named in a note."""
+    def rank(self, question: Question, passages: list[Passage], qvec: np.ndarray | None) -> tuple[list[Scored], np.ndarray]:
+        """The candidate sentences of ``passages``, ranked by the selector, and their features."""
+        if self.models is None:
+            cands = candidates(question, passages)
+            return [Scored(c, 0.0, i) for i, c in enumerate(cands)], np.zeros((len(cands), 0), dtype=np.float32)
+        cands, X = self.features(question, passages, qvec)
+        return rank(self.models, cands, X), X
+
+    def features(self, question: Question, passages: list[Passage], qvec: np.ndarray | None) -> tuple[list, np.ndarray]:
+        """The candidate sentences of ``passages`` and their selector features."""
+        cands = candidates(question, passages)
+        rules = None
+        if cands:
+            scored = self.extractive.score(question.focus, passages, qvec, question.aliases)
+            rules = {(c.passage.chunk_id, c.start): c.score for c in scored}
+        X = featurize(question, cands, self.extractive.terms_with(question.aliases), self.extractive.idf, rules)
+        return cands, X
+
+    def support(self, question: Question, passages: list[Passage]) -> tuple[Support, str, list[str]]:
+        """The rule policy's evidence, its reason to refuse ("" to answer), and the parts left
+        unanswered. A question in parts is answered when one of its parts can be."""
+        lang = question.lang
+        focus = " ".join(question.weights) if lang == "en" else question.focus
         parts = question_parts(focus) if lang == "zh" else [focus]
-        terms_of, knows = self.extractive.terms_with(aliases), self.snapshot.keyword.knows
+        terms_of, knows = self.extractive.terms_with(question.aliases), self.snapshot.keyword.knows
         found = []
         for i, part in enumerate(parts):
             others = "".join(p for j, p in enumerate(parts) if j != i)
-            weights = self.extractive.term_weights(part, others)
-            frame = frame_of(part) if lang == "zh" else en_frame
-            support = self.policy.support(weights, passages, terms_of, knows, frame, aliases)
+            weights = self.extractive.term_weights(part, others) if lang == "zh" else question.weights
+            frame = frame_of(part) if lang == "zh" else question.frame
+            support = self.policy.support(weights, passages, terms_of, knows, frame, question.aliases)
             found.append((support, self.policy.refuse(support, lang)))
         answered = next((f for f in found if not f[1]), None)
         if answered is None:
             return (*found[0], [])
         return (*answered, [f"{part.strip()} ({reason})" for part, (_, reason) in zip(parts, found) if reason])
 
-    def _tokens(self, state: dict) -> Iterator[str]:
-        if state["refusal"] or not state["passages"]:
-            yield refusal(state["lang"])
-            return
-        if state["answerer"] == "extractive":
-            text = self.extractive.answer(state["focus"], state["passages"], state["lang"], state["qvec"], state["aliases"])
-            yield from _pieces(text)
-            return
-        yield from self.endpoint.stream(self._messages(state))
+    # --- generate and finish ----------------------------------------------------------
 
-    def _messages(self, state: dict, reminder: str = "") -> list[tuple[str, str]]:
-        lang = state["lang"]
+    def _generate(self, retrieval: Retrieval) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        request = retrieval.prepared.request
+        lang = retrieval.question.lang
+        short = ""
+        if not retrieval.decision.answer or not retrieval.passages:
+            raw = refusal(lang)
+            yield raw
+        elif request.answerer == "extractive":
+            if self.models is None:
+                raw = self.extractive.answer(retrieval.question.focus, retrieval.passages, lang, retrieval.qvec,
+                                             retrieval.question.aliases)
+            else:
+                draft = self.learned.draft(retrieval.question, retrieval.passages, retrieval.ranked, retrieval.qvec)
+                raw, short = draft.text, draft.short
+            yield from _pieces(raw)
+        else:
+            parts = []
+            for token in request.endpoint.stream(self._messages(retrieval)):
+                parts.append(token)
+                yield token
+            raw = "".join(parts)
+        timings = {**retrieval.timings, "answer": (time.perf_counter() - started) * 1000}
+        answer = self._finish(retrieval, raw, timings, short)
+        if request.answerer == "llm" and not answer.refused and not answer.checks.numeric_faithful:
+            reminder = ("注意：上一次回答中的这些数字不在资料里：" if lang == "zh" else
+                        "Note: these numbers in your last answer are not in the passages: ")
+            reminder += "、".join(answer.checks.unsupported_numbers)
+            retry = request.endpoint.complete(self._messages(retrieval, reminder))
+            answer = self._finish(retrieval, retry, timings, "")
+            answer.notes.insert(0, "the first LLM answer had numbers not in the passages; it was asked once more")
+        yield answer
+
+    def _messages(self, retrieval: Retrieval, reminder: str = "") -> list[tuple[str, str]]:
+        lang = retrieval.question.lang
         passages = "\n\n".join(
-            quote_passage(p.n, p.source.rsplit("/", 1)[-1], " / ".join(p.heading[-1:]), p.text) for p in state["passages"]
+            quote_passage(p.n, p.source.rsplit("/", 1)[-1], " / ".join(p.heading[-1:]), p.text)
+            for p in retrieval.passages
         )
-        prompt = render("answer", lang, refusal=refusal(lang), passages=passages, question=state["standalone"])
+        prompt = render("answer", lang, refusal=refusal(lang), passages=passages, question=retrieval.question.standalone)
         return [("user", prompt + (("\n" + reminder) if reminder else ""))]
 
-    def _generate(self, state: dict) -> dict:
-        started = time.perf_counter()
-        raw = "".join(self._tokens(state))
-        state = {**state, "raw": raw, "timings": {**state["timings"], "answer": (time.perf_counter() - started) * 1000}}
-        if state["answerer"] == "llm" and not state["refusal"]:
-            first = self._finish(state)
-            if not first.checks.numeric_faithful:  # one retry, told what was wrong
-                reminder = ("注意：上一次回答中的这些数字不在资料里：" if state["lang"] == "zh" else
-                            "Note: these numbers in your last answer are not in the passages: ")
-                reminder += "、".join(first.checks.unsupported_numbers)
-                retry = self.endpoint.complete(self._messages(state, reminder))
-                state = {**state, "raw": retry, "retried": True}
-        return state
-
-    def _finish(self, state: dict) -> Answer:
-        lang = state["lang"]
-        passages: list[Passage] = state["passages"]
+    def _finish(self, retrieval: Retrieval, raw: str, timings: dict[str, float], short: str) -> Answer:
+        prepared, lang = retrieval.prepared, retrieval.question.lang
+        passages = retrieval.passages
         refused_text = refusal(lang)
-        raw = state.get("raw", "")
-        refused = bool(state["refusal"]) or not passages or raw.strip().startswith(refused_text)
-        checks = Checks(passages_dropped=state["dropped"], question_truncated=state["truncated"])
+        refused = not retrieval.decision.answer or not passages or raw.strip().startswith(refused_text)
+        checks = Checks(passages_dropped=retrieval.dropped, question_truncated=prepared.truncated)
         if refused:
-            text, citations = refused_text, []
+            text, citations, short = refused_text, [], ""
         else:
             text, checks.repaired_markers = repair_markers(raw.strip())
             text, checks.dropped_markers = drop_invalid(text, len(passages))
@@ -309,20 +392,16 @@ class AnswerService:
             checks.citation_coverage = coverage(sentences)
             citations = resolve(sentences, passages)
             checks.numeric_faithful, checks.unsupported_numbers = numeric_check(sentences, passages)
-        timings = dict(state["timings"])
-        timings["total"] = (time.perf_counter() - state["started"]) * 1000
-        notes = []
-        if state.get("retried"):
-            notes.append("the first LLM answer had numbers not in the passages; it was asked once more")
-        if not refused:
-            notes += [f"not answered by the passages: {part}" for part in state.get("unanswered", [])]
+        timings = dict(timings)
+        timings["total"] = (time.perf_counter() - prepared.started) * 1000
+        notes = [] if refused else [f"not answered by the passages: {part}" for part in retrieval.unanswered]
+        reason = retrieval.decision.reason if not retrieval.decision.answer else (
+            "the answerer found no answer in the passages" if refused else "")
         return Answer(
-            question=state["question"], standalone_question=state["standalone"], text=text, citations=citations,
+            question=prepared.text, standalone_question=prepared.standalone, text=text, citations=citations,
             refused=refused, passages=passages, checks=checks, timings_ms={k: round(v, 2) for k, v in timings.items()},
-            answerer=state["answerer"], lang=lang,
-            refusal_reason=state["refusal"] or ("the answerer found no answer in the passages" if refused and passages else
-                                                "" if not refused else "nothing was retrieved"),
-            notes=notes,
+            answerer=prepared.request.answerer, lang=lang, refusal_reason=reason, notes=notes, short=short,
+            probability=retrieval.decision.probability if self.models is not None else None,
         )
 
     # --- helpers -----------------------------------------------------------------
@@ -340,15 +419,6 @@ class AnswerService:
                 self._sentence_vectors.clear()
             self._sentence_vectors.update(zip(missing, vectors))
         return np.stack([self._sentence_vectors[t] for t in texts])
-
-
-def _fuse(first: list, second: list, k: int) -> list:
-    """Two rankings of documents merged by reciprocal rank fusion."""
-    from index.retriever import rrf_fuse
-
-    by_id = {d.id: d for d in first + second}
-    fused = rrf_fuse([([d.id for d in first], 1.0), ([d.id for d in second], 1.0)], rrf_k=10)
-    return [by_id[cid] for cid, _ in fused[:k]]
 
 
 def _pieces(text: str) -> Iterator[str]:

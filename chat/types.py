@@ -37,6 +37,27 @@ class Passage:
     lead: str = ""  # outline passages: the sentence that introduces the list
 
 
+def passages_of(docs) -> list[Passage]:
+    """Retrieved langchain ``Document``s as numbered :class:`Passage`s (``n`` from 1)."""
+    out = []
+    for n, doc in enumerate(docs, 1):
+        m = doc.metadata
+        out.append(Passage(
+            n=n, chunk_id=m["chunk_id"], doc_id=m["doc_id"], source=m["source"], heading=tuple(m["heading_path"]),
+            kind=m["kind"], text=doc.page_content, spans=tuple(tuple(s) for s in m["spans"]),
+            score=float(m["score"]), dense_score=float(m["dense_score"] or 0.0),
+            keyword_score=float(m["keyword_score"] or 0.0), lead=m.get("lead", ""),
+        ))
+    return out
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Said while an answer streams: the LLM failed and the extractive answer follows."""
+
+    text: str
+
+
 @dataclass
 class Checks:
     numeric_faithful: bool = True
@@ -77,6 +98,8 @@ class Answer:
     lang: str
     refusal_reason: str = ""
     notes: list[str] = field(default_factory=list)
+    short: str = ""  # the asked-for figure or name inside the answer, when the selector finds one
+    probability: float | None = None  # the refusal model's probability that the passages answer
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``ragchat ask --json`` and the API."""
@@ -100,4 +123,6 @@ class Answer:
             "checks": {**asdict(self.checks), "warnings": self.checks.warnings},
             "timings_ms": self.timings_ms,
             "notes": self.notes,
+            "short": self.short,
+            "probability": None if self.probability is None else round(self.probability, 4),
         }

@@ -130,11 +130,14 @@ def item_metrics(
     ranked_tokens: list[int],
     cited_texts: list[str],
     cited_spans: list[str] = (),
+    short: str = "",
 ) -> dict[str, Any]:
     """The metrics of one item, from what was retrieved (best first), answered and cited.
 
     ``cited_texts`` are the cited passages; ``cited_spans`` the document text at
     each citation's offsets (what a reader is shown), which numbers may also come from.
+    ``short``: the answer's short span (``Answer.short``); CMRC EM and F1 are computed on it
+    when there is one, else on the whole answer.
 
     For a SQuAD-style item ``ranked_texts`` should hold "" for chunks outside
     the item's own passage, so that only answer-bearing chunks of it count.
@@ -150,8 +153,9 @@ def item_metrics(
         shown = "" if refused else strip_markers(answer_text)
         if item.gold:
             m["gold_contained"] = gold_contained(shown, item.gold)
-            m["cmrc_f1"] = cmrc_f1(shown, item.gold)
-            m["cmrc_em"] = cmrc_em(shown, item.gold)
+            span = short if short and not refused else shown
+            m["cmrc_f1"] = cmrc_f1(span, item.gold)
+            m["cmrc_em"] = cmrc_em(span, item.gold)
             m["correct"] = m["gold_contained"] == 1.0
         else:
             m["key_fact_recall"] = key_fact_recall(shown, item.answers) if not refused else 0.0
@@ -172,10 +176,10 @@ def score_item(service: AnswerService, item: EvalItem, answerer: str | None, k: 
     expansion, scope, completed sentences and all), run again ``DEPTH`` deep;
     citations on the passages exactly as the answerer saw them.
     """
-    answer = service.answer(item.question, answerer=answerer, k=k)
+    exclude = (doc_id_of_passage(item.context),) if item.without_context else ()
+    answer = service.answer(item.question, answerer=answerer, k=k, exclude_docs=exclude)
     depth = max(DEPTH, k or service.settings.retrieval.k)
-    state = service.pre_chain.invoke({"question": item.question, "history": [], "answerer": "extractive", "k": depth})
-    ranked = state["passages"]
+    ranked = service.retrieve(item.question, k=depth, exclude_docs=exclude).passages
     own = doc_id_of_passage(item.context) if item.context else None
     ranked_texts = [shown_passage(p) if own is None or p.doc_id == own else "" for p in ranked]
     ranked_tokens = [service.counter.count(p.text) for p in ranked]
@@ -183,12 +187,14 @@ def score_item(service: AnswerService, item: EvalItem, answerer: str | None, k: 
     by_n = {p.n: p for p in answer.passages}
     cited_texts = [shown_passage(by_n[n]) for n in dict.fromkeys(c.n for c in answer.citations) if n in by_n]
     cited_spans = [_span(service.snapshot, c) for c in answer.citations]
-    metrics = item_metrics(item, answer.text, answer.refused, ranked_texts, ranked_tokens, cited_texts, cited_spans)
+    metrics = item_metrics(item, answer.text, answer.refused, ranked_texts, ranked_tokens, cited_texts, cited_spans,
+                           answer.short)
     relevant = set(relevant_ranks(ranked_texts, item.evidence)) if item.answerable else set()
     return {
         "id": item.id, "question": item.question, "type": item.type, "lang": item.lang,
         "answerable": item.answerable, "expected": list(item.gold or item.answers),
-        "answer": answer.text, "answerer": answer.answerer, "refused": answer.refused,
+        "answer": answer.text, "short": answer.short, "probability": answer.probability,
+        "answerer": answer.answerer, "refused": answer.refused,
         "refusal_reason": answer.refusal_reason,
         "citations": [
             {"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "quote": c.quote, "start": c.start, "end": c.end}

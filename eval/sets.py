@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ragchat.errors import RagchatError
@@ -12,6 +12,9 @@ from ragchat.errors import RagchatError
 REPORT_DEV = Path(__file__).resolve().parent / "sets" / "report_dev.jsonl"
 REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.jsonl"
 REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.jsonl"
+REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.jsonl"
+CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
+SPLITS = ("train", "test")
 
 
 class EvalSetError(RagchatError):
@@ -29,6 +32,7 @@ class EvalItem:
     type: str = "other"
     gold: tuple[str, ...] = ()  # SQuAD-style: every human answer
     context: str = ""  # SQuAD-style: the id of the question's own passage
+    without_context: bool = False  # asked with its own passage left out of the index: should be refused
 
 
 @dataclass
@@ -98,14 +102,44 @@ def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> 
     return EvalSet(path.stem.removeprefix("squad-style-data_"), items, passages, path=path, sample=sample)
 
 
-def load_set(path: Path | str, limit: int | None = None) -> EvalSet:
-    """A JSONL set (``.jsonl``) or a SQuAD-style JSON set; ``limit`` samples SQuAD questions."""
+def split_ids(split: str, path: Path = CMRC_SPLIT) -> frozenset[str]:
+    """The passage ids of one side (``train`` or ``test``) of the fixed CMRC 2018 dev split."""
+    if split not in SPLITS:
+        raise EvalSetError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    return frozenset(json.loads(path.read_text(encoding="utf-8"))[split])
+
+
+def take_split(eval_set: EvalSet, split: str) -> EvalSet:
+    """The questions whose passage is on ``split``'s side; every passage stays in the collection."""
+    ids = split_ids(split)
+    items = [i for i in eval_set.items if i.context in ids]
+    if not items:
+        raise EvalSetError(f"{eval_set.name} has no questions in the {split} split (the split is of CMRC 2018 dev)")
+    return replace(eval_set, name=f"{eval_set.name}-{split}", items=items)
+
+
+def without_gold(eval_set: EvalSet) -> EvalSet:
+    """Negative rejection: every question asked with its own passage left out, so none is answerable."""
+    if not all(i.context for i in eval_set.items):
+        raise EvalSetError("--no-gold needs a SQuAD-style set (each question has its own passage)")
+    items = [replace(i, answerable=False, answers=(), evidence=(), without_context=True) for i in eval_set.items]
+    return replace(eval_set, name=f"{eval_set.name}-nogold", items=items)
+
+
+def load_set(path: Path | str, limit: int | None = None, split: str | None = None, no_gold: bool = False) -> EvalSet:
+    """A JSONL set (``.jsonl``) or a SQuAD-style JSON set; ``limit`` samples SQuAD questions,
+    ``split`` keeps one side of the fixed CMRC split, ``no_gold`` asks each without its passage."""
     path = Path(path)
     if not path.is_file():
         raise EvalSetError(f"eval set not found: {path} (give a .jsonl set or a SQuAD-style .json file)")
     if path.suffix == ".jsonl":
+        if split or no_gold:
+            raise EvalSetError("--split and --no-gold are for SQuAD-style sets")
         return load_jsonl(path)
-    return load_squad(path, limit=limit)
+    eval_set = load_squad(path, limit=limit)
+    if split:
+        eval_set = take_split(eval_set, split)
+    return without_gold(eval_set) if no_gold else eval_set
 
 
 def set_digest(eval_set: EvalSet) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -91,10 +91,12 @@ class HybridRetriever(BaseRetriever):
 
     def search(
         self, query: str, k: int | None = None, mode: str | None = None, qvec: np.ndarray | None = None,
-        keyword_query: str | None = None,
+        keyword_query: str | None = None, exclude_docs: Collection[str] = (),
     ) -> list[Document]:
         """``qvec``: the query's vector when the caller has it already (it is not embedded twice).
-        ``keyword_query``: other words for the keyword side (an English question's Chinese terms)."""
+        ``keyword_query``: other words for the keyword side (an English question's Chinese terms).
+        ``exclude_docs``: document ids whose chunks are left out, as if they were not indexed
+        (the eval's negative rejection: a question asked without its own passage)."""
         k = self.k if k is None else k
         mode = mode or self.mode
         if mode not in MODES:
@@ -102,13 +104,17 @@ class HybridRetriever(BaseRetriever):
         if k <= 0 or not self.snapshot.chunks or not query.strip():
             return []
         depth = max(self.candidates, k)
+        excluded = self._excluded_rows(exclude_docs)
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid"):
             qvec = self.query_vector(query) if qvec is None else qvec
-            dense = [(self.snapshot.chunks[row].id, score) for row, score in self.snapshot.vector_index.search(qvec, depth)]
+            hits = self.snapshot.vector_index.search(qvec, depth + len(excluded))
+            dense = [(self.snapshot.chunks[row].id, score) for row, score in hits if row not in excluded][:depth]
         keyword: list[tuple[str, float]] = []
         if mode in ("keyword", "hybrid"):
-            keyword = self.snapshot.keyword.search(keyword_query or query, depth)
+            keyword = self.snapshot.keyword.search(keyword_query or query, depth + len(excluded))
+            if excluded:
+                keyword = [(c, s) for c, s in keyword if self.snapshot.row(c) not in excluded][:depth]
         if mode == "dense":
             ranked = dense
         elif mode == "keyword":
@@ -128,6 +134,12 @@ class HybridRetriever(BaseRetriever):
         if qvec is None and ranked:
             qvec = self.query_vector(query)
         return [self._document(cid, score, dense, keyword, qvec) for cid, score in ranked]
+
+    def _excluded_rows(self, doc_ids: Collection[str]) -> frozenset[int]:
+        if not doc_ids:
+            return frozenset()
+        wanted = set(doc_ids)
+        return frozenset(i for i, c in enumerate(self.snapshot.chunks) if c.doc_id in wanted)
 
     def under_heading(self, doc_id: str, heading_path: tuple[str, ...], qvec: np.ndarray | None = None) -> list[Document]:
         """The body chunks of one document under ``heading_path``, in the document's order

@@ -218,6 +218,54 @@ class LLMSettings(_Section):
     )
 
 
+EXPANDERS = ("places", "english", "subwords", "follow_up", "ordinal_part", "named_section")
+
+
+class AnswerSettings(_Section):
+    """How the answer is chosen and when the question is refused (docs/architecture.md)."""
+
+    selector: str = Field(
+        default="learned",
+        description="`learned`: the trained answer selector and refusal model (chat/models/); "
+        "`rules`: the hand-written scoring and refusal rules of earlier versions, for comparison.",
+    )
+    min_answer_probability: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Refuse when the refusal model's probability that the passages answer is below this. "
+        "Empty: the trained threshold (picked on cross-validation for false refusals <= 5%, see the models' manifest).",
+    )
+    max_sentences: int = Field(default=3, ge=1, le=5, description="Most sentences in an extractive answer.")
+    sure: float = Field(
+        default=0.7, ge=0, le=1.01,
+        description="A top sentence with at least this selector probability is answered alone; "
+        "below it, close runners-up are added (up to `max_sentences`). Chosen on the training data's "
+        "out-of-fold curve of containment against length (docs/answer-length.md).",
+    )
+    runner_up: float = Field(
+        default=0.3, ge=0, le=1,
+        description="A runner-up sentence is added when its probability is at least this share of the top one's.",
+    )
+    expanders: tuple[str, ...] = Field(
+        default=EXPANDERS,
+        description="Retrieval expanders switched on: " + ", ".join(f"`{e}`" for e in EXPANDERS) + ".",
+    )
+
+    @field_validator("selector")
+    @classmethod
+    def _known_selector(cls, value: str) -> str:
+        if value not in ("learned", "rules"):
+            raise ValueError("must be learned or rules")
+        return value
+
+    @field_validator("expanders")
+    @classmethod
+    def _known_expanders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [e for e in value if e not in EXPANDERS]
+        if unknown:
+            raise ValueError(f"unknown expanders {unknown}; use some of {', '.join(EXPANDERS)}")
+        return value
+
+
 class UISettings(_Section):
     """The Gradio chat UI (`ragchat ui`, `make run`)."""
 
@@ -282,6 +330,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="See [embedding].")
     index: IndexSettings = Field(default_factory=IndexSettings, description="See [index].")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="See [retrieval].")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="See [answer].")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
     ui: UISettings = Field(default_factory=UISettings, description="See [ui].")
 

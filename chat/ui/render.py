@@ -47,13 +47,16 @@ def answer_markdown(text: str, turn: int, n_passages: int) -> str:
 
 
 def answer_message(answer: Answer, turn: int) -> str:
-    """The chatbot message of a finished answer: text with linked markers, then its warnings."""
+    """The chatbot message of a finished answer: the short answer in bold, the text with linked
+    markers, then its warnings."""
     if answer.refused:
         body = markdown_text(answer.text)
         if answer.refusal_reason:
             body += "\n\n*" + markdown_text(f"({answer.refusal_reason})") + "*"
         return body
     body = answer_markdown(answer.text, turn, len(answer.passages))
+    if answer.short:  # the asked-for figure or name, in bold above the cited sentences
+        body = f"**{markdown_text(answer.short)}**\n\n" + body
     for warning in warnings_of(answer):
         body += "\n\n⚠ " + markdown_text(warning)
     return body

@@ -16,8 +16,8 @@ from typing import Any
 
 from chat.condense import History
 from chat.service import AnswerService
-from chat.types import Answer
-from ragchat.errors import ChatError, ConfigError, LLMError
+from chat.types import Answer, Notice
+from ragchat.errors import ChatError, ConfigError
 
 ROLES = ("user", "assistant")
 
@@ -71,15 +71,12 @@ def parse_history(value: Any) -> list[tuple[str, str]]:
     return turns
 
 
-def service_for(base: AnswerService, choice: AnswererChoice) -> AnswerService:
-    """The service that answers with ``choice``: ``base`` itself, or one with the session's endpoint.
-
-    A session's endpoint shares the index, the embeddings and the settings of
-    ``base``; only ``llm.base_url`` and ``llm.model`` differ, and the key is given
-    to the endpoint directly.
-    """
+def endpoint_for(base: AnswerService, choice: AnswererChoice) -> Any:
+    """The LLM endpoint that answers for ``choice``: None for the extractive answerer, the
+    configured one, or one with the session's base URL, model and key. The loaded index,
+    retriever and models of ``base`` serve every session; only the endpoint differs."""
     if choice.name != "llm":
-        return base
+        return None
     llm = base.settings.llm
     base_url = choice.base_url.strip() or llm.base_url
     model = choice.model.strip() or llm.model
@@ -87,32 +84,26 @@ def service_for(base: AnswerService, choice: AnswererChoice) -> AnswerService:
         raise ConfigError("the LLM answerer needs a base URL and a model (in Settings, or llm.base_url/llm.model)")
     same = base_url == llm.base_url and model == llm.model and not choice.api_key
     if same and base.endpoint is not None:
-        return base
+        return base.endpoint
     from chat.llm import ChatEndpoint
 
-    settings = base.settings.model_copy(update={"llm": llm.model_copy(update={"base_url": base_url, "model": model})})
-    endpoint = ChatEndpoint(settings.llm, api_key=choice.api_key or None)
-    return AnswerService(settings, base.snapshot, base.embeddings, endpoint, base.policy)
+    return ChatEndpoint(llm.model_copy(update={"base_url": base_url, "model": model}), api_key=choice.api_key or None)
 
 
 def stream_answer(base: AnswerService, question: str, history: History, choice: AnswererChoice,
                   k: int | None) -> Iterator[Event]:
     """Stream an answer; when the LLM fails, say so and give the extractive answer."""
-    service = service_for(base, choice)
-    try:
-        for piece in service.stream(question, history, answerer=choice.name, k=k):
-            if isinstance(piece, Answer):
-                yield Event(answer=piece)
-            else:
-                yield Event(text=piece)
-    except LLMError as exc:
-        yield Event(notice=f"the LLM endpoint failed ({exc}); this is the extractive answer")
-        answer = base.answer(question, history, answerer="extractive", k=k)
-        answer.notes.insert(0, f"the LLM endpoint failed ({exc}); this is the extractive answer")
-        yield Event(answer=answer)
+    endpoint = endpoint_for(base, choice)
+    for piece in base.stream(question, history, answerer=choice.name, k=k, fallback=True, endpoint=endpoint):
+        if isinstance(piece, Answer):
+            yield Event(answer=piece)
+        elif isinstance(piece, Notice):
+            yield Event(notice=piece.text)
+        else:
+            yield Event(text=piece)
 
 
 def answer_once(base: AnswerService, question: str, history: History, choice: AnswererChoice,
                 k: int | None) -> Answer:
     """The whole answer at once (the API), with the extractive fallback built in."""
-    return service_for(base, choice).answer(question, history, answerer=choice.name, k=k)
+    return base.answer(question, history, answerer=choice.name, k=k, endpoint=endpoint_for(base, choice))

@@ -46,24 +46,19 @@ def _print_answer(answer) -> None:
 
 
 def _stream(service, question, history, answerer, k):
-    """Print the answer as it arrives; on an LLM failure print the extractive answer."""
-    from chat.types import Answer
-    from ragchat.errors import LLMError
+    """Print the answer as it arrives; on an LLM failure warn, then print the extractive answer."""
+    from chat.types import Answer, Notice
 
-    try:
-        for piece in service.stream(question, history, answerer=answerer, k=k):
-            if isinstance(piece, Answer):
-                click.echo()
-                return piece
-            if not _refusal_piece(service, piece):
-                click.echo(piece, nl=False)
-    except LLMError as exc:
-        click.echo()
-        click.secho(f"warning: the LLM endpoint failed ({exc}); the extractive answer follows", fg="red", err=True)
-        answer = service.answer(question, history, answerer="extractive", k=k)
-        if not answer.refused:
-            click.echo(answer.text)
-        return answer
+    for piece in service.stream(question, history, answerer=answerer, k=k, fallback=True):
+        if isinstance(piece, Answer):
+            click.echo()
+            return piece
+        if isinstance(piece, Notice):
+            click.echo()
+            click.secho(f"warning: {piece.text}", fg="red", err=True)
+        elif not _refusal_piece(service, piece):
+            click.echo(piece, nl=False)
+    return None
 
 
 def _refusal_piece(service, piece: str) -> bool:

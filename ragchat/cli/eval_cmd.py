@@ -33,18 +33,22 @@ def eval_group() -> None:
 @click.option("--distractors", is_flag=True, help="Also index the 848 CMRC 2018 dev passages.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="SQuAD-style sets: a fixed random sample of this many questions.")
+@click.option("--split", type=click.Choice(["train", "test"]), default=None,
+              help="SQuAD-style sets: one side of the fixed CMRC 2018 dev split (eval/sets/cmrc_dev_split.json).")
+@click.option("--no-gold", is_flag=True,
+              help="SQuAD-style sets: ask each question with its own passage left out (all should be refused).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Embedding cache. Default: $RAGCHAT_EVAL_CACHE, else ~/.cache/ragchat/eval.")
 @click.pass_context
 def run(ctx: click.Context, eval_set: str, out_dir: Path, answerer: str | None, index_dir: Path | None,
         k: int | None, recipe: str, docs: tuple[Path, ...], distractors: bool, limit: int | None,
-        cache_dir: Path | None) -> None:
+        split: str | None, no_gold: bool, cache_dir: Path | None) -> None:
     """Ask every question of SET (a .jsonl set or a SQuAD-style .json) and score the answers."""
     from eval.report import metrics_table
     from eval.runner import RunOptions, run_eval
     from eval.sets import load_set
 
-    questions = load_set(Path(eval_set), limit=limit)
+    questions = load_set(Path(eval_set), limit=limit, split=split, no_gold=no_gold)
     options = RunOptions(answerer=answerer, k=k, recipe=recipe, docs=docs, distractors=distractors,
                          index_dir=index_dir, cache_dir=cache_dir)
     summary = run_eval(questions, settings_from(ctx), options, out_dir)

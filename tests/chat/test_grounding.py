@@ -406,11 +406,11 @@ def test_the_lexicon_reads_place_glosses_as_names():
 def test_a_place_question_on_one_document_retrieves_as_without_the_place(service):
     """Scoping looks deeper only when it set passages aside: one document, nothing set aside."""
     question = "四平上半年地区生产总值增长了多少？"
-    state = service.pre_chain.invoke({"question": question, "history": [], "answerer": "extractive", "k": None})
+    retrieved = service.retrieve(question).passages
     query = service.queries.build(question, "zh")
     assert query.places == ("四平",)
     plain = service.retriever.search(query.text, k=service.settings.retrieval.k, keyword_query=query.keyword)
-    assert [p.chunk_id for p in state["passages"]] == [d.id for d in plain]
+    assert [p.chunk_id for p in retrieved] == [d.id for d in plain]
 
 
 def test_answers_repeat_exactly_whatever_the_hash_seed(tmp_path):

@@ -80,3 +80,15 @@ def test_documents_and_update_results_escape_names():
     done = render.update_html({"added": ["<b>a</b>.txt"], "skipped": [{"file": "b.exe", "reason": "type <x>"}],
                                "n_documents": 2, "n_chunks": 9, "seconds": 0.5})
     assert "<b>a" not in done and "type &lt;x&gt;" in done and "skipped" in done and "2 documents" in done
+
+
+def test_the_short_answer_is_shown_in_bold_and_escaped():
+    p = _passage(1, "肉牛养殖量达到131.7万头。")
+    answer = _answer("肉牛养殖量达到131.7万头。[1]", [p], [])
+    answer.short = "131.7万头"
+    message = render.answer_message(answer, turn=1)
+    assert message.startswith("**131\\.7万头**")
+    answer.short = "<b>x</b>"
+    assert "<b>" not in render.answer_message(answer, turn=1)
+    answer.short = ""
+    assert not render.answer_message(answer, turn=1).startswith("**")

@@ -1,0 +1,190 @@
+"""The learned answer selector and the calibrated refusal.
+
+Two small models, trained by ``make train`` (``eval/train.py``) and shipped in
+``chat/models/`` with a manifest (data hashes, features, library versions,
+cross-validated metrics):
+
+- the **selector** gives each candidate sentence (:mod:`chat.features`) the
+  probability that it holds the answer (LightGBM or logistic regression, chosen
+  by cross-validation);
+- the **refusal model** gives the probability that some candidate answers at
+  all, from the selector's best probabilities and the question's support
+  (:class:`chat.refusal.Support`); logistic regression or LightGBM, chosen by
+  cross-validated refusal recall at the allowed false refusals. Below ``answer.min_answer_probability`` the
+  question is refused; the default threshold was picked on cross-validation for
+  false refusals of at most 5%.
+
+Both are read from plain files (LightGBM's text format, JSON coefficients): no
+pickle is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from chat.features import FEATURES, Candidate
+from chat.question import Question
+from chat.refusal import RefusalPolicy, Support
+from ragchat.errors import RagchatError
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+SELECTOR_FILE = "selector.txt"
+SELECTOR_JSON = "selector.json"  # the logistic alternative
+REFUSAL_FILE = "refusal.json"
+REFUSAL_TREE_FILE = "refusal.txt"  # the LightGBM alternative
+MANIFEST_FILE = "manifest.json"
+
+REFUSAL_FEATURES = (
+    "p1", "p2", "margin", "p_top3", "cov1", "cov_best", "sentence", "framed", "unknown", "dense_top",
+    "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse",
+)
+
+
+class ModelFileError(RagchatError):
+    """A shipped model file is missing, damaged or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    candidate: Candidate
+    prob: float
+    row: int  # the candidate's row in the feature matrix
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer or refuse, with the probability that the passages answer, and why."""
+
+    answer: bool
+    probability: float
+    reason: str = ""
+
+
+class LogisticModel:
+    """Logistic regression from JSON: standardised features, coefficients, intercept."""
+
+    def __init__(self, data: dict) -> None:
+        self.features = tuple(data["features"])
+        self.mean = np.asarray(data["mean"], dtype=np.float64)
+        self.scale = np.asarray(data["scale"], dtype=np.float64)
+        self.coef = np.asarray(data["coef"], dtype=np.float64)
+        self.intercept = float(data["intercept"])
+        self.fill = np.asarray(data.get("fill", data["mean"]), dtype=np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        X = np.where(np.isnan(X), self.fill, X)
+        z = ((X - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    @staticmethod
+    def to_json(features, mean, scale, coef, intercept, fill) -> dict:
+        return {"features": list(features), "mean": [float(x) for x in mean], "scale": [float(x) for x in scale],
+                "coef": [float(x) for x in coef], "intercept": float(intercept), "fill": [float(x) for x in fill]}
+
+
+class TreeModel:
+    """A LightGBM booster read from its text format."""
+
+    def __init__(self, text: str, features: tuple[str, ...]) -> None:
+        import lightgbm
+
+        self.booster = lightgbm.Booster(model_str=text)
+        self.features = features
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1))
+
+
+@dataclass
+class Models:
+    selector: LogisticModel | TreeModel
+    refusal: LogisticModel | TreeModel
+    threshold: float  # the trained default of ``answer.min_answer_probability``
+    manifest: dict
+
+
+@lru_cache(maxsize=4)
+def load_models(folder: Path = MODELS_DIR) -> Models:
+    """The shipped selector and refusal model, checked against their manifest."""
+    import hashlib
+
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"cannot read the answer models' manifest in {folder}: {exc}; run `make train`") from None
+    for name, digest in manifest["files"].items():
+        try:
+            data = (folder / name).read_bytes()
+        except OSError as exc:
+            raise ModelFileError(f"answer model file {folder / name} is missing ({exc.strerror}); run `make train`") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ModelFileError(f"answer model file {folder / name} does not match its manifest; run `make train`")
+    if tuple(manifest["features"]) != FEATURES:
+        raise ModelFileError("the answer selector was trained on other features than this code computes; run `make train`")
+    kind = manifest["selector"]["kind"]
+    if kind == "lightgbm":
+        selector: LogisticModel | TreeModel = TreeModel((folder / SELECTOR_FILE).read_text(encoding="utf-8"), FEATURES)
+    else:
+        selector = LogisticModel(json.loads((folder / SELECTOR_JSON).read_text(encoding="utf-8")))
+    if manifest["refusal"].get("kind", "logistic") == "lightgbm":
+        refusal: LogisticModel | TreeModel = TreeModel((folder / REFUSAL_TREE_FILE).read_text(encoding="utf-8"),
+                                                       REFUSAL_FEATURES)
+    else:
+        refusal = LogisticModel(json.loads((folder / REFUSAL_FILE).read_text(encoding="utf-8")))
+    return Models(selector, refusal, float(manifest["refusal"]["threshold"]), manifest)
+
+
+def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
+    """Candidates best first, each with the selector's probability."""
+    if not cands:
+        return []
+    probs = models.selector.predict(X)
+    order = sorted(range(len(cands)), key=lambda i: (-probs[i], i))
+    return [Scored(cands[i], float(probs[i]), i) for i in order]
+
+
+def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question) -> np.ndarray:
+    """The question-level features of the refusal model (``REFUSAL_FEATURES``)."""
+    from chat.features import INDEX
+
+    probs = [s.prob for s in ranked] + [0.0, 0.0, 0.0]
+    top = ranked[0].row if ranked else None
+    col = (lambda name: X[:, INDEX[name]]) if len(X) else (lambda name: np.zeros(1))
+    values = {
+        "p1": probs[0], "p2": probs[1], "margin": probs[0] - probs[1], "p_top3": sum(probs[:3]),
+        "cov1": float(X[top, INDEX["cov_ctx"]]) if top is not None else 0.0,
+        "cov_best": float(np.nanmax(col("cov_ctx"))) if len(X) else 0.0,
+        "sentence": support.sentence, "framed": support.framed, "unknown": support.unknown,
+        "dense_top": support.dense,
+        "n_terms": float(len(question.weights)), "lang_en": float(question.lang == "en"),
+        "typed_best": float(X[top, INDEX["type_hit"]]) if top is not None else 0.0,
+        # the best probability among the candidates that give the asked-for kind of answer (the
+        # frame met; a thing of the asked type): a near miss has on-topic sentences, none of them framed
+        "p_framed": max((s.prob for s in ranked if X[s.row, INDEX["frame_unmet"]] == 0), default=0.0),
+        "top_unmet": float(X[top, INDEX["frame_unmet"]]) if top is not None else 1.0,
+        "p_typed": max((s.prob for s in ranked if X[s.row, INDEX["type_hit"]] == 1), default=0.0),
+        # the hand-written refusal rules' verdict (chat/refusal.py), as one more signal
+        "rule_refuse": float(bool(RefusalPolicy().refuse(support, question.lang))),
+    }
+    return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
+
+
+def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
+           threshold: float | None = None) -> Decision:
+    """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one)."""
+    if not ranked:
+        return Decision(False, 0.0, "no sentence was retrieved")
+    p = float(models.refusal.predict(refusal_row(ranked, X, support, question))[0])
+    limit = models.threshold if threshold is None else threshold
+    if p >= limit:
+        return Decision(True, p)
+    why = support.frame_reason if support.framing and support.framed < 0.3 and support.frame_reason else (
+        "the documents never mention what the question is about" if support.unknown > 0.7 else
+        "no sentence of the passages answers the question")
+    return Decision(False, p, f"{why} (answer probability {p:.2f} < {limit:.2f})")

