@@ -14,7 +14,7 @@ person, place or organisation, a quoted title.
 Questions whose answer is a document's structure keep their structural paths
 (:class:`chat.extractive.ExtractiveAnswerer`): a question in several parts, a
 numbered part (``第四部分``), a named section's items, the quoted items of a
-list (``哪几个“紧盯”``).
+list (``哪几个“紧盯”``), a slogan (the quote the question's verb governs).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def structural(question: Question, passages: list[Passage], rules: ExtractiveAns
     if question.lang == "zh" and len(question_parts(focus)) > 1:
         return True
     if ORDINAL.search(focus) or _QUOTED_ITEM.search(focus):
+        return True
+    if question.frame.quoted:  # a slogan: the quote its verb governs (坚持“凭实绩论英雄…”), chat/frame.py
         return True
     if question.asked is AnswerType.LIST:
         return len(named_section(focus, passages, rules.terms_with(question.aliases), rules.idf)) >= MIN_ITEMS

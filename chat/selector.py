@@ -10,9 +10,14 @@ cross-validated metrics):
 - the **refusal model** gives the probability that some candidate answers at
   all, from the selector's best probabilities and the question's support
   (:class:`chat.refusal.Support`); logistic regression or LightGBM, chosen by
-  cross-validated refusal recall at the allowed false refusals. Below ``answer.min_answer_probability`` the
-  question is refused; the default threshold was picked on cross-validation for
-  false refusals of at most 5%.
+  cross-validated refusal recall at the allowed false refusals.
+
+The decision has two thresholds, both picked on cross-validation of the training
+data: below ``threshold`` (the lowest of the training domains' thresholds for at
+most 5% false refusals; ``answer.min_answer_probability`` overrides it) the
+question is refused; between it and ``threshold_high`` (the highest of them) it
+is refused when the hand-written refusal rules (:mod:`chat.refusal`: unknown
+words, no sentence giving the asked-for attribute) also refuse it.
 
 Both are read from plain files (LightGBM's text format, JSON coefficients): no
 pickle is loaded.
@@ -30,6 +35,7 @@ import numpy as np
 from chat.features import FEATURES, Candidate
 from chat.question import Question
 from chat.refusal import RefusalPolicy, Support
+from chat.text import holds_word
 from ragchat.errors import RagchatError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -106,6 +112,7 @@ class Models:
     selector: LogisticModel | TreeModel
     refusal: LogisticModel | TreeModel
     threshold: float  # the trained default of ``answer.min_answer_probability``
+    threshold_high: float  # below this, a question the refusal rules refuse is refused too
     manifest: dict
 
 
@@ -137,7 +144,8 @@ def load_models(folder: Path = MODELS_DIR) -> Models:
                                                        REFUSAL_FEATURES)
     else:
         refusal = LogisticModel(json.loads((folder / REFUSAL_FILE).read_text(encoding="utf-8")))
-    return Models(selector, refusal, float(manifest["refusal"]["threshold"]), manifest)
+    threshold = float(manifest["refusal"]["threshold"])
+    return Models(selector, refusal, threshold, float(manifest["refusal"].get("threshold_high", threshold)), manifest)
 
 
 def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
@@ -147,6 +155,11 @@ def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
     probs = models.selector.predict(X)
     order = sorted(range(len(cands)), key=lambda i: (-probs[i], i))
     return [Scored(cands[i], float(probs[i]), i) for i in order]
+
+
+def _with_context(cand: Candidate) -> str:
+    p = cand.passage
+    return (p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else "")) + cand.text
 
 
 def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question) -> np.ndarray:
@@ -180,9 +193,16 @@ def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support
     """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one)."""
     if not ranked:
         return Decision(False, 0.0, "no sentence was retrieved")
-    p = float(models.refusal.predict(refusal_row(ranked, X, support, question))[0])
+    head = question.frame.head if question.lang == "zh" and len(question.parts) <= 1 else ""
+    if head and not any(holds_word(_with_context(s.candidate), head) for s in ranked):
+        # The question names the attribute it asks for (利率, 装机容量) and no passage names it. Measured on
+        # CMRC 2018: the gold passage lacks the question's attribute word for 0.8% of all questions.
+        return Decision(False, 0.0, f"the passages do not give the {head}")
+    row = refusal_row(ranked, X, support, question)
+    p = float(models.refusal.predict(row)[0])
     limit = models.threshold if threshold is None else threshold
-    if p >= limit:
+    ruled = row[0, REFUSAL_FEATURES.index("rule_refuse")] == 1
+    if p >= limit and not (ruled and p < max(limit, models.threshold_high)):
         return Decision(True, p)
     why = support.frame_reason if support.framing and support.framed < 0.3 and support.frame_reason else (
         "the documents never mention what the question is about" if support.unknown > 0.7 else

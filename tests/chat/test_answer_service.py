@@ -172,3 +172,44 @@ def test_refusal_thresholds_sit_inside_the_score_scale(service):
     # The English threshold is a cosine below what a relevant passage scores.
     top = service.answer(answerable[-1]).passages[0].dense_score
     assert policy.en_min_dense < top
+
+
+@pytest.mark.parametrize("question", ["肉牛养殖量达到多少?", "下半年工作分哪几个方面?", "四平市的地铁线路有几条?",
+                                      "How many community canteens are planned?"])
+def test_answer_is_stream_collected(service, question):
+    """One path: ``answer`` and ``stream`` give the same answer, citations, short answer and decision."""
+    streamed = list(service.stream(question))[-1]
+    answered = service.answer(question)
+    assert (streamed.text, streamed.refused, streamed.short, streamed.citations, streamed.probability) == (
+        answered.text, answered.refused, answered.short, answered.citations, answered.probability)
+
+
+def test_a_failing_llm_falls_back_with_a_notice(service):
+    """An endpoint that refuses connections (a closed port on this machine): a Notice, then the
+    extractive answer, in the stream and in ``answer``; the endpoint is given per request."""
+    from chat.llm import ChatEndpoint
+    from chat.types import Answer, Notice
+    from ragchat.settings import LLMSettings
+
+    dead = ChatEndpoint(LLMSettings(base_url="http://127.0.0.1:1/v1", model="m", timeout_s=5))
+    pieces = list(service.stream("肉牛养殖量达到多少?", answerer="llm", endpoint=dead, fallback=True))
+    notices = [p for p in pieces if isinstance(p, Notice)]
+    assert len(notices) == 1 and "LLM endpoint failed" in notices[0].text
+    final = pieces[-1]
+    assert isinstance(final, Answer) and final.answerer == "extractive" and "131.7万头" in final.text
+    assert final.notes[0] == notices[0].text
+    answered = service.answer("肉牛养殖量达到多少?", answerer="llm", endpoint=dead)
+    assert answered.text == final.text and answered.notes == final.notes
+    with pytest.raises(LLMError):
+        list(service.stream("肉牛养殖量达到多少?", answerer="llm", endpoint=dead))
+    assert service.endpoint is None  # the service's own endpoint is untouched
+
+
+def test_the_answer_carries_its_short_answer_and_probability(service):
+    answer = service.answer("肉牛养殖量达到多少?")
+    assert answer.short == "131.7万头" and answer.short in answer.text
+    assert 0.5 < answer.probability <= 1
+    data = answer.to_dict()
+    assert data["short"] == "131.7万头" and data["probability"] == round(answer.probability, 4)
+    refused = service.answer("四平市的地铁线路有几条?")
+    assert refused.refused and refused.short == "" and refused.probability < 0.5

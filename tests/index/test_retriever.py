@@ -121,3 +121,12 @@ def test_under_heading_reads_a_section_whole_in_the_documents_order(report_index
     assert [d.id for d in docs] == [c.id for c in sorted(expected, key=lambda c: c.seq)] and len(docs) >= 2
     assert all(d.metadata["heading_path"] == list(heading) and d.metadata["score"] == 0.0 for d in docs)
     assert retriever.under_heading(doc_id, ("no such heading",)) == []
+
+
+def test_excluded_documents_are_searched_as_if_not_indexed(retriever):
+    """The eval's negative rejection: a question asked without its own document finds none of it."""
+    question = "肉牛养殖量达到多少？"
+    doc_id = retriever.search(question, k=3)[0].metadata["doc_id"]
+    assert retriever.search(question, k=3, exclude_docs=[doc_id]) == []  # the index holds one document
+    for mode in ("dense", "keyword", "hybrid"):
+        assert retriever.search(question, k=3, mode=mode, exclude_docs=["another-document"])
