@@ -18,7 +18,12 @@ from eval.textnorm import norm
 from ragchat.paths import bundled_report
 
 SETS = Path(__file__).resolve().parents[2] / "eval" / "sets"
-HOLDOUTS = ["report_holdout.jsonl", "report_holdout2.jsonl", "report_holdout3.jsonl"]
+HOLDOUTS = [
+    "report_holdout.jsonl",
+    "report_holdout2.jsonl",
+    "report_holdout3.jsonl",
+    "report_holdout4.jsonl",
+]
 
 # Photo captions printed inside the report; dropping them rejoins the sentence they split.
 CAPTIONS = (
