@@ -60,10 +60,11 @@ eval-cmrc-full: $(STAMP)
 eval-gate: $(STAMP)
 	$(BIN)/python -m eval.gate --out build/eval-gate
 
-## bench: index benchmarks (build, latency, memory, incremental update, FAISS crossover)
+## bench: index benchmarks (build, latency, memory, incremental update, FAISS crossover) and `ask` latency by stage
 bench: $(STAMP)
 	$(BIN)/python -m index.bench --out docs/bench-index.md
 	$(BIN)/python -m index.bench_faiss | tee docs/bench-faiss.md
+	$(BIN)/python -m eval.bench_answer --out docs/bench-answer.md
 
 ## docs: regenerate docs/settings.md from the settings object
 docs: $(STAMP)

@@ -9,7 +9,9 @@ the ablation of ``eval/ablation.py``):
 - ``lexical``: the IDF-weighted share of the question's terms it holds (alone and
   with its heading), that share against the best candidate's, the share of the
   question's character bigrams, its novelty (characters not in the question), a
-  BM25 score of the sentence, and whether it holds a phrase the question quotes;
+  BM25 score of the sentence, whether it holds a phrase the question quotes, the longest
+  run of the question's characters it repeats (against the question's length), and how
+  spread out its matched terms are;
 - ``type``: the answer type asked for (one-hot) and whether the sentence holds
   a thing of that type that the question does not already name (a figure, a
   date, a person, a place, an organisation, a title, a list), how many, how
@@ -44,7 +46,8 @@ from chat.types import Passage
 from ingest.sentences import sentence_spans
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "lexical": ("cov", "cov_ctx", "cov_rel", "bigram", "novelty", "bm25_rel", "n_matched", "quoted"),
+    "lexical": ("cov", "cov_ctx", "cov_rel", "bigram", "novelty", "bm25_rel", "n_matched", "quoted", "lcs",
+                "spread"),
     "type": tuple(f"asked_{t.value}" for t in TYPES) + ("type_hit", "type_count", "type_dist", "unit_hit", "agree"),
     "frame": ("frame_unmet", "lacks_verb", "lacks_item", "lacks_target", "lacks_quote"),
     "passage": ("rank", "p_score_rel", "p_dense", "p_keyword_rel", "position", "outline", "heading_cov"),
@@ -123,6 +126,20 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+def _longest_common_run(a: str, b: str) -> int:
+    """Length of the longest run of characters that ``a`` and ``b`` share."""
+    best, previous = 0, [0] * (len(b) + 1)
+    for ch in a:
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b, 1):
+            if ch == other:
+                current[j] = previous[j - 1] + 1
+                if current[j] > best:
+                    best = current[j]
+        previous = current
+    return best
+
+
 def _matched_positions(text: str, weights: dict[str, float]) -> list[int]:
     out = []
     for term in weights:
@@ -154,6 +171,7 @@ def featurize(
     weights = question.weights
     total = sum(weights.values()) or 1.0
     q_bigrams = _bigrams(question.focus)
+    q_plain = _BIGRAM_SKIP.sub("", question.standalone.rstrip("？?"))
     q_chars = set(_BIGRAM_SKIP.sub("", question.focus))
     quoted = QUOTED.findall(question.standalone)
     frame = question.frame
@@ -190,6 +208,8 @@ def featurize(
             agree = sum(1 for cid, held_words in words_by_passage.items() if cid != p.chunk_id and words & held_words)
         positions[p.chunk_id] = positions.get(p.chunk_id, -1) + 1
         row = {
+            "lcs": _longest_common_run(q_plain, _BIGRAM_SKIP.sub("", text)) / (len(q_plain) or 1),
+            "spread": (max(where) - min(where)) / length if len(where) > 1 else 0.0,
             "cov": held / total,
             "cov_ctx": held_ctx / total,
             "bigram": len(q_bigrams & c_bigrams) / (len(q_bigrams) or 1),

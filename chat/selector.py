@@ -5,8 +5,8 @@ Two small models, trained by ``make train`` (``eval/train.py``) and shipped in
 cross-validated metrics):
 
 - the **selector** gives each candidate sentence (:mod:`chat.features`) the
-  probability that it holds the answer (LightGBM or logistic regression, chosen
-  by cross-validation);
+  probability that it holds the answer (logistic regression, LightGBM, or
+  LightGBM's lambdarank with Platt-scaled scores, chosen by cross-validation);
 - the **refusal model** gives the probability that some candidate answers at
   all, from the selector's best probabilities and the question's support
   (:class:`chat.refusal.Support`); logistic regression or LightGBM, chosen by
@@ -95,16 +95,22 @@ class LogisticModel:
 
 
 class TreeModel:
-    """A LightGBM booster read from its text format."""
+    """A LightGBM booster read from its text format. A ranker's scores are turned into
+    probabilities by its Platt scaling (``platt``: a, b of ``1 / (1 + exp(-(a·s + b)))``)."""
 
-    def __init__(self, text: str, features: tuple[str, ...]) -> None:
+    def __init__(self, text: str, features: tuple[str, ...], platt: tuple[float, float] | None = None) -> None:
         import lightgbm
 
         self.booster = lightgbm.Booster(model_str=text)
         self.features = features
+        self.platt = platt
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1))
+        scores = np.asarray(self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1))
+        if self.platt is None:
+            return scores
+        a, b = self.platt
+        return 1.0 / (1.0 + np.exp(-(a * scores + b)))
 
 
 @dataclass
@@ -135,8 +141,10 @@ def load_models(folder: Path = MODELS_DIR) -> Models:
     if tuple(manifest["features"]) != FEATURES:
         raise ModelFileError("the answer selector was trained on other features than this code computes; run `make train`")
     kind = manifest["selector"]["kind"]
-    if kind == "lightgbm":
-        selector: LogisticModel | TreeModel = TreeModel((folder / SELECTOR_FILE).read_text(encoding="utf-8"), FEATURES)
+    if kind in ("lightgbm", "lambdarank"):
+        platt = manifest["selector"].get("platt")
+        selector: LogisticModel | TreeModel = TreeModel((folder / SELECTOR_FILE).read_text(encoding="utf-8"), FEATURES,
+                                                        tuple(platt) if platt else None)
     else:
         selector = LogisticModel(json.loads((folder / SELECTOR_JSON).read_text(encoding="utf-8")))
     if manifest["refusal"].get("kind", "logistic") == "lightgbm":

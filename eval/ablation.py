@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from chat.features import FEATURE_GROUPS, FEATURES, without
+from chat.features import FEATURE_GROUPS, without
 from eval.train import (
-    FEATURES_CACHE, FOLDS, Run, collect, fit_logistic, fit_refusal, fit_selector, folds_of, load_runs, oof_selector,
-    Trees, pick_threshold, refusal_matrix, save_runs,
+    FEATURES_CACHE, FOLDS, Run, collect, fit_refusal, fit_selector, folds_of, load_runs, refusal_matrix, refuses,
+    run_weights, save_runs, selector_probabilities, thresholds,
 )
 from ragchat.settings import EXPANDERS, Settings
 
@@ -99,23 +99,25 @@ def feature_table(kind: str, refusal_kind: str, cmrc_limit: int, log) -> list[tu
         groups = () if off == "(none)" else (off,)
         train = _masked(train_runs, groups)
         fold = folds_of(train)
-        make = (lambda X, y: fit_logistic(X, y, FEATURES)) if kind == "logistic" else Trees
-        oof = oof_selector(train, fold, make)
+        oof, platt = selector_probabilities(kind, train, fold)
         R = refusal_matrix(train, oof)
         label = np.asarray([r.y.any() for r in train], dtype=np.int8)
         answerable = np.asarray([r.answerable and r.kind == "normal" for r in train])
+        weights = run_weights(train)
         p = np.zeros(len(train))
         for f in range(FOLDS):
-            p[fold == f] = fit_refusal(refusal_kind, R[fold != f], label[fold != f]).predict(R[fold == f])
-        threshold = pick_threshold(p, answerable)
-        selector = fit_selector(kind, train)
-        refusal = fit_refusal(refusal_kind, R, label)
+            model = fit_refusal(refusal_kind, R[fold != f], label[fold != f], weights[fold != f])
+            p[fold == f] = model.predict(R[fold == f])
+        low, high, _ = thresholds(train, p, answerable)
+        selector = fit_selector(kind, train, platt)
+        refusal = fit_refusal(refusal_kind, R, label, weights)
         for name, runs in held.items():
             runs = _masked(runs, groups)
             probs = [selector.predict(r.X) if len(r.y) else np.zeros(0) for r in runs]
             ans = [i for i, r in enumerate(runs) if r.answerable and r.kind == "normal"]
             top1 = np.mean([float(runs[i].y[int(np.argmax(probs[i]))]) if len(probs[i]) else 0.0 for i in ans])
-            refused = refusal.predict(refusal_matrix(runs, probs)) < threshold
+            Rh = refusal_matrix(runs, probs)
+            refused = refuses(Rh, refusal.predict(Rh), low, high)
             neg = [i for i, r in enumerate(runs) if not r.answerable]
             rows.append((off, name, {
                 "top1": round(float(top1), 3),

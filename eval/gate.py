@@ -4,7 +4,7 @@
 
 Runs the default answerer on each setting of the thresholds file (the dev set
 on the bundled report alone and with the 848 CMRC 2018 passages as
-distractors; the three held-out sets on the report; the test half of CMRC 2018
+distractors; the four held-out sets on the report; the test half of CMRC 2018
 dev against all 848 passages, and the same with each question's own passage
 left out), prints a table and exits
 with 1 when any metric is below its ``at_least`` floor or above its
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.corpus import CMRC_DEV
-from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3
+from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 from ragchat.errors import RagchatError
 from ragchat.settings import Settings
 
@@ -44,6 +44,7 @@ SETTINGS = {
     "holdout": GateSetting(REPORT_HOLDOUT),
     "holdout2": GateSetting(REPORT_HOLDOUT2),
     "holdout3": GateSetting(REPORT_HOLDOUT3),
+    "holdout4": GateSetting(REPORT_HOLDOUT4),
     "cmrc_test": GateSetting(CMRC_DEV, split="test"),
     "cmrc_test_nogold": GateSetting(CMRC_DEV, split="test", no_gold=True),
 }

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chat.features import FEATURES, INDEX
+from chat.features import INDEX
 from chat.selector import load_models
-from eval.train import FEATURES_CACHE, Trees, fit_logistic, folds_of, load_runs, oof_selector
+from eval.train import FEATURES_CACHE, folds_of, load_runs, selector_probabilities
 
 SURE = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0)
 RUNNER_UP = (0.3, 0.5, 0.7)
@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = load_runs(FEATURES_CACHE)
     kind = load_models().manifest["selector"]["kind"]
-    make = (lambda X, y: fit_logistic(X, y, FEATURES)) if kind == "logistic" else Trees
-    probs = oof_selector(runs, folds_of(runs), make)
+    probs, _ = selector_probabilities(kind, runs, folds_of(runs))
     keep = [i for i, r in enumerate(runs) if r.kind == "normal" and r.answerable]
     runs, probs = [runs[i] for i in keep], [probs[i] for i in keep]
     sets = sorted({r.dataset for r in runs})

@@ -1,7 +1,7 @@
 """The results table of docs/eval-results.md: every recipe on every setting, one runner.
 
     python -m eval.results [--runs build/eval-results] [--out docs/eval-results.md]
-                           [--recipes ragchat,langchain,bm25,dense] [--settings report,distractors,holdout,holdout2,holdout3,cmrc-test,cmrc-test-nogold]
+                           [--recipes ragchat,langchain,bm25,dense] [--settings report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold]
 
 Each (setting, recipe) is a full ``ragchat eval run`` whose files stay under
 ``--runs``; the table is made from their summary.json files. A run whose
@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
-from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3
+from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 
 CMRC_SAMPLE = 300
 NOTES_MARKER = "<!-- notes: written by hand, kept when the table is regenerated -->"
@@ -43,7 +43,9 @@ SETTINGS = {
     "distractors": Setting("distractors", "report dev set, report + 848 CMRC passages", REPORT_DEV, distractors=True),
     "holdout": Setting("holdout", "report held-out set (60 questions written after tuning), report only", REPORT_HOLDOUT),
     "holdout2": Setting("holdout2", "second held-out set (60 questions, session 3), report only", REPORT_HOLDOUT2),
-    "holdout3": Setting("holdout3", "third held-out set (71 questions, session 4, blind), report only", REPORT_HOLDOUT3),
+    "holdout3": Setting("holdout3", "third held-out set (71 questions, session 4), report only", REPORT_HOLDOUT3),
+    "holdout4": Setting("holdout4", "fourth held-out set (75 questions, session 4, blind until its one run), report only",
+                        REPORT_HOLDOUT4),
     "cmrc-test": Setting("cmrc-test", "CMRC 2018 dev, test half (1,631 questions, never trained on), 848 passages",
                          CMRC_DEV, split="test"),
     "cmrc-test-nogold": Setting("cmrc-test-nogold", "the same, each question without its own passage (all should "
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("build/eval-results"))
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here (default: print it)")
     parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,cmrc-test,cmrc-test-nogold")
+    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold")
     parser.add_argument("--reuse", action="store_true", help="reuse runs already under --runs")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.settings.split(",") if n.strip()]

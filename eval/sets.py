@@ -13,6 +13,7 @@ REPORT_DEV = Path(__file__).resolve().parent / "sets" / "report_dev.jsonl"
 REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.jsonl"
 REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.jsonl"
 REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.jsonl"
+REPORT_HOLDOUT4 = Path(__file__).resolve().parent / "sets" / "report_holdout4.jsonl"
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
 SPLITS = ("train", "test")
 

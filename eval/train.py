@@ -14,8 +14,9 @@ CMRC question asked again with its own passage left out (a far miss), and each a
 question's passages with the sentences that hold the answer blanked out (a near miss: on the
 topic, without the answer); and the report's unanswerable questions.
 
-Model choice, by 5-fold cross-validation grouped by question: logistic regression against
-LightGBM for the selector (top-1 accuracy); then a logistic refusal model on out-of-fold
+Model choice, by 5-fold cross-validation grouped by question: logistic regression, LightGBM
+(binary) and LightGBM lambdarank (its scores Platt-scaled into probabilities) for the selector
+(top-1 accuracy); then a logistic refusal model on out-of-fold
 selector probabilities, and its threshold: the highest that keeps false refusals of answerable
 questions at or below ``MAX_FALSE_REFUSALS`` in every training domain. The final models are fit on all the data and
 written to ``chat/models/`` with a manifest. Runs are deterministic (fixed seeds, one thread
@@ -53,6 +54,7 @@ LGBM_PARAMS = {
     "seed": SEED, "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1,
 }
 LGBM_ROUNDS = 300
+RANK_PARAMS = {**LGBM_PARAMS, "objective": "lambdarank", "lambdarank_truncation_level": 5, "eval_at": [1]}
 REFUSAL_ROUNDS = 150
 REPORT_WEIGHT = 10.0
 
@@ -218,6 +220,40 @@ class Trees:
         return self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1)
 
 
+class Ranker:
+    """LightGBM's lambdarank over each question's candidates; its scores are turned into
+    probabilities by a logistic fit on out-of-fold scores (Platt scaling, ``calibrate``)."""
+
+    def __init__(self, rows: list[Run], rounds: int = LGBM_ROUNDS, platt: tuple[float, float] | None = None) -> None:
+        import lightgbm
+
+        X, y = np.concatenate([r.X for r in rows]), np.concatenate([r.y for r in rows])
+        data = lightgbm.Dataset(np.asarray(X, dtype=np.float64), label=y, group=[len(r.y) for r in rows],
+                                feature_name=list(FEATURES), free_raw_data=False)
+        self.booster = lightgbm.train(RANK_PARAMS, data, num_boost_round=rounds)
+        self.platt = platt
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        scores = self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1)
+        return scores if self.platt is None else platt_scale(scores, self.platt)
+
+
+def platt_scale(scores: np.ndarray, platt: tuple[float, float]) -> np.ndarray:
+    a, b = platt
+    return 1.0 / (1.0 + np.exp(-(a * np.asarray(scores) + b)))
+
+
+def calibrate(runs: list[Run], scores: list[np.ndarray]) -> tuple[float, float]:
+    """Platt scaling: a logistic fit of the labels on the (out-of-fold) scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [i for i, r in enumerate(runs) if len(scores[i]) and r.kind == "normal" and r.answerable]
+    s = np.concatenate([scores[i] for i in rows]).reshape(-1, 1)
+    y = np.concatenate([runs[i].y for i in rows])
+    model = LogisticRegression(C=1e4, max_iter=1000, random_state=SEED).fit(s, y)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
 def _top1(runs: list[Run], probs: list[np.ndarray]) -> float:
     """Share of answerable normal runs whose best-scored candidate holds the answer."""
     hits = [float(r.y[int(np.argmax(p))]) if len(p) else 0.0 for r, p in zip(runs, probs)]
@@ -225,15 +261,26 @@ def _top1(runs: list[Run], probs: list[np.ndarray]) -> float:
 
 
 def oof_selector(runs: list[Run], fold: np.ndarray, make) -> list[np.ndarray]:
-    """Out-of-fold selector probabilities for every run (trained on answerable normal runs only)."""
+    """Out-of-fold selector probabilities for every run; ``make(rows)`` fits a selector on the
+    answerable normal runs of the other folds."""
     out: list[np.ndarray] = [np.zeros(0)] * len(runs)
     for f in range(FOLDS):
-        train = [r for r, g in zip(runs, fold) if g != f and r.kind == "normal" and r.answerable and len(r.y)]
-        model = make(np.concatenate([r.X for r in train]), np.concatenate([r.y for r in train]))
+        model = make([r for r, g in zip(runs, fold) if g != f and r.kind == "normal" and r.answerable and len(r.y)])
         for i, (r, g) in enumerate(zip(runs, fold)):
             if g == f and len(r.y):
                 out[i] = model.predict(r.X)
     return out
+
+
+def _stack(rows: list[Run]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([r.X for r in rows]), np.concatenate([r.y for r in rows])
+
+
+SELECTORS = {
+    "logistic": lambda rows: fit_logistic(*_stack(rows), FEATURES),
+    "lightgbm": lambda rows: Trees(*_stack(rows)),
+    "lambdarank": lambda rows: Ranker(rows),
+}
 
 
 def refusal_matrix(runs: list[Run], probs: list[np.ndarray]) -> np.ndarray:
@@ -262,11 +309,19 @@ def pick_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
     return float(scores[k]) if len(scores) else 0.5
 
 
-def fit_selector(kind: str, runs: list[Run]):
+def fit_selector(kind: str, runs: list[Run], platt: tuple[float, float] | None = None):
     """A selector of ``kind`` fit on every answerable normal run."""
     rows = [r for r in runs if r.kind == "normal" and r.answerable and len(r.y)]
-    X, y = np.concatenate([r.X for r in rows]), np.concatenate([r.y for r in rows])
-    return fit_logistic(X, y, FEATURES) if kind == "logistic" else Trees(X, y)
+    return Ranker(rows, platt=platt) if kind == "lambdarank" else SELECTORS[kind](rows)
+
+
+def selector_probabilities(kind: str, runs: list[Run], fold: np.ndarray) -> tuple[list[np.ndarray], tuple | None]:
+    """Out-of-fold probabilities of a selector of ``kind`` (lambdarank's scores Platt-scaled)."""
+    oof = oof_selector(runs, fold, SELECTORS[kind])
+    if kind != "lambdarank":
+        return oof, None
+    platt = calibrate(runs, oof)
+    return [platt_scale(p, platt) if len(p) else p for p in oof], platt
 
 
 def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None):
@@ -282,18 +337,30 @@ def run_weights(runs: list[Run]) -> np.ndarray:
     return np.asarray([REPORT_WEIGHT if r.dataset == "report-dev" else 1.0 for r in runs])
 
 
+def thresholds(runs: list[Run], p: np.ndarray, answerable: np.ndarray) -> tuple[float, float, dict[str, float]]:
+    """The decision's two thresholds: the lowest and the highest of the training domains' thresholds
+    for at most ``MAX_FALSE_REFUSALS`` false refusals (``chat.selector.decide``)."""
+    datasets = np.asarray([r.dataset for r in runs])
+    by_domain = {ds: pick_threshold(p[datasets == ds], answerable[datasets == ds]) for ds in sorted(set(datasets))}
+    return min(by_domain.values()), max(by_domain.values()), by_domain
+
+
+def refuses(R: np.ndarray, p: np.ndarray, threshold: float, threshold_high: float) -> np.ndarray:
+    """``chat.selector.decide`` on question-level features: below ``threshold``, or below
+    ``threshold_high`` when the refusal rules refuse too."""
+    rules = R[:, REFUSAL_FEATURES.index("rule_refuse")] == 1
+    return (p < threshold) | (rules & (p < threshold_high))
+
+
 def train(runs: list[Run], out: Path, log=print) -> dict:
     fold = folds_of(runs)
     normal = [i for i, r in enumerate(runs) if r.kind == "normal" and r.answerable]
     results = {}
     oof = {}
-    candidates = {
-        "logistic": lambda X, y: fit_logistic(X, y, FEATURES),
-        "lightgbm": lambda X, y: Trees(X, y),
-    }
-    for name, make in candidates.items():
+    platts = {}
+    for name in SELECTORS:
         started = time.time()
-        oof[name] = oof_selector(runs, fold, make)
+        oof[name], platts[name] = selector_probabilities(name, runs, fold)
         results[name] = _top1([runs[i] for i in normal], [oof[name][i] for i in normal])
         log(f"selector {name}: cross-validated top-1 {results[name]:.3f} ({time.time() - started:.0f} s)")
     kind = max(results, key=lambda k: (results[k], k == "logistic"))
@@ -318,12 +385,8 @@ def train(runs: list[Run], out: Path, log=print) -> dict:
         log(f"refusal {rkind}: cross-validated refusal recall {recall[rkind]:.3f} at <= {MAX_FALSE_REFUSALS} false refusals")
     refusal_kind = max(recall, key=lambda k: (recall[k], k == "logistic"))
     p_ref = oof_ref[refusal_kind]
-    datasets = np.asarray([r.dataset for r in runs])
-    by_domain = {ds: pick_threshold(p_ref[datasets == ds], answerable[datasets == ds]) for ds in sorted(set(datasets))}
-    threshold = min(by_domain.values())  # false refusals at most MAX_FALSE_REFUSALS in every training domain
-    threshold_high = max(by_domain.values())  # between the two, the hand-written rules decide
-    rules = R[:, REFUSAL_FEATURES.index("rule_refuse")] == 1
-    refused = (p_ref < threshold) | (rules & (p_ref < threshold_high))
+    threshold, threshold_high, by_domain = thresholds(runs, p_ref, answerable)
+    refused = refuses(R, p_ref, threshold, threshold_high)
     negatives = ~answerable
     cv_refusal = {
         "kind": refusal_kind,
@@ -342,18 +405,15 @@ def train(runs: list[Run], out: Path, log=print) -> dict:
         f"refusal recall {cv_refusal['refusal_recall']}")
 
     # final models, fit on everything
-    train_rows = [runs[i] for i in normal if len(runs[i].y)]
-    X = np.concatenate([r.X for r in train_rows])
-    y = np.concatenate([r.y for r in train_rows])
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for stale in (SELECTOR_FILE, SELECTOR_JSON):
         (out / stale).unlink(missing_ok=True)
-    if kind == "lightgbm":
-        text = Trees(X, y).booster.model_to_string()
+    if kind in ("lightgbm", "lambdarank"):
+        text = fit_selector(kind, runs).booster.model_to_string()
         files[SELECTOR_FILE] = text.encode()
     else:
-        files[SELECTOR_JSON] = json.dumps(_logistic_json(fit_logistic(X, y, FEATURES)), indent=1).encode()
+        files[SELECTOR_JSON] = json.dumps(_logistic_json(fit_selector(kind, runs)), indent=1).encode()
     full_oof = refusal_matrix(runs, oof[kind])
     for stale in (REFUSAL_FILE, REFUSAL_TREE_FILE):
         (out / stale).unlink(missing_ok=True)
@@ -369,6 +429,7 @@ def train(runs: list[Run], out: Path, log=print) -> dict:
         "feature_groups": {g: list(f) for g, f in FEATURE_GROUPS.items()},
         "refusal_features": list(REFUSAL_FEATURES),
         "selector": {"kind": kind, "cv_top1": {k: round(v, 4) for k, v in results.items()},
+                     "platt": list(platts[kind]) if platts[kind] else None, "rank_params": RANK_PARAMS,
                      "cv_top1_by_set": per_set, "oracle_any_candidate": round(oracle, 4),
                      "lightgbm_params": LGBM_PARAMS, "lightgbm_rounds": LGBM_ROUNDS},
         "refusal": {**cv_refusal, "max_false_refusals": MAX_FALSE_REFUSALS, "lightgbm_rounds": REFUSAL_ROUNDS},
