@@ -63,12 +63,21 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASK_FIGURE.search(question))
 
 
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    """jieba's part-of-speech tagger over the keyword index's base dictionary
+    (:mod:`index.keyword.tokenize`): parsed once, quietly, and with no cache file in /tmp."""
+    import jieba.posseg
+
+    from index.keyword.tokenize import _jieba_with_terms
+
+    return jieba.posseg.POSTokenizer(_jieba_with_terms((), None))
+
+
 @lru_cache(maxsize=4096)
 def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
     """jieba's words with their part-of-speech tags (``四平/ns``, ``利率/n``), cached."""
-    import jieba.posseg
-
-    return tuple((w, f) for w, f in jieba.posseg.cut(text))
+    return tuple((w, f) for w, f in _pos_tokenizer().cut(text))
 
 
 def whole_words(terms) -> list[str]:

@@ -191,6 +191,17 @@ def flips(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> tuple[l
     return broken, fixed
 
 
+def mcnemar(broken: int, fixed: int) -> float:
+    """Exact two-sided McNemar p-value for paired right/wrong results: under "no difference" each
+    of the ``broken + fixed`` discordant items goes either way with probability 1/2."""
+    from math import comb
+
+    n, k = broken + fixed, min(broken, fixed)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2**n)
+
+
 def compare_markdown(a: Run, b: Run) -> str:
     lines = [f"# Compare: A = {a.path} ({a.summary['label']}), B = {b.path} ({b.summary['label']})", "",
              "| metric | A | B | B − A |", "|---|---:|---:|---:|"]
@@ -201,6 +212,8 @@ def compare_markdown(a: Run, b: Run) -> str:
         mark = "" if not d else (" ▼" if worse else " ▲")
         lines.append(f"| {key} | {_fmt(va)} | {_fmt(vb)} | {'–' if d is None else f'{d:+.3f}'}{mark} |")
     broken, fixed = flips(a.rows, b.rows)
+    lines += ["", f"Paired test on `correct` ({len(broken)} right only in A, {len(fixed)} right only in B): "
+              f"exact McNemar p = {mcnemar(len(broken), len(fixed)):.3g}."]
     for title, items in (("Right in A, wrong in B", broken), ("Wrong in A, right in B", fixed)):
         lines += ["", f"## {title}: {len(items)}", ""]
         if items:

@@ -155,9 +155,6 @@ def _near_miss(service, item, dataset: str, retrieval, answering) -> Run:
     return _run(item.id, dataset, "nearmiss", False, X, y, replace(retrieval, support=support))
 
 
-    return runs
-
-
 def save_runs(runs: list[Run], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     sizes = np.asarray([len(r.y) for r in runs])

@@ -8,16 +8,8 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.index_cmd import index_dir_option
-from ragchat.cli.main import settings_from
+from ragchat.cli.options import answerer_option, index_dir_option, k_option, settings_from
 
-answerer_option = click.option(
-    "--answerer",
-    type=click.Choice(["extractive", "llm"]),
-    default=None,
-    help="extractive (default; no model) or llm (the endpoint in [llm] settings).",
-)
-k_option = click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve.")
 
 
 def _service(ctx: click.Context, index_dir: Path | None):

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ragchat.cli.main import settings_from
+from ragchat.cli.options import settings_from
 from ragchat.settings import settings_reference
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.ask_cmd import answerer_option, k_option
-from ragchat.cli.main import EXIT_ERROR, settings_from
+from ragchat.cli.options import EXIT_ERROR, answerer_option, k_option, settings_from
 
 
 @click.group(name="eval")

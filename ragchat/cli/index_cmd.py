@@ -7,14 +7,8 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.main import EXIT_PARTIAL, settings_from
+from ragchat.cli.options import EXIT_PARTIAL, index_dir_option, settings_from
 
-index_dir_option = click.option(
-    "--index-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index folder. Default: index.dir from the settings (<home>/index).",
-)
 
 
 def _settings(ctx: click.Context, index_dir: Path | None):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.main import EXIT_PARTIAL, settings_from
+from ragchat.cli.options import EXIT_PARTIAL, settings_from
 
 
 @click.command()

@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 
 from ragchat import __version__
+from ragchat.cli import ask_cmd, config_cmd, eval_cmd, index_cmd, ingest_cmd, ui_cmd
+from ragchat.cli.options import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, settings_from
 from ragchat.errors import RagchatError
-from ragchat.settings import Settings, load_settings
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_PARTIAL = 3  # the job ran, but some inputs were skipped
+__all__ = ["cli", "main", "settings_from", "EXIT_OK", "EXIT_ERROR", "EXIT_PARTIAL"]
 
 
 class _Group(click.Group):
@@ -42,27 +41,9 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config
 
 
-def settings_from(ctx: click.Context) -> Settings:
-    """The settings for this invocation, loaded once."""
-    root = ctx.find_root()
-    if "settings" not in root.obj:
-        root.obj["settings"] = load_settings(root.obj.get("config"))
-    return root.obj["settings"]
-
-
-def _register() -> None:
-    from ragchat.cli import ask_cmd, config_cmd, index_cmd, ingest_cmd
-
-    cli.add_command(ask_cmd.ask)
-    cli.add_command(ask_cmd.chat)
-    cli.add_command(ingest_cmd.ingest)
-    cli.add_command(index_cmd.index)
-    cli.add_command(config_cmd.config)
-    cli.add_command(__import__("ragchat.cli.ui_cmd", fromlist=["ui"]).ui)
-    cli.add_command(__import__("ragchat.cli.eval_cmd", fromlist=["eval_group"]).eval_group)
-
-
-_register()
+for command in (ask_cmd.ask, ask_cmd.chat, ingest_cmd.ingest, index_cmd.index, config_cmd.config, ui_cmd.ui,
+                eval_cmd.eval_group):
+    cli.add_command(command)
 
 
 def main() -> None:

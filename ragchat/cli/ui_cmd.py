@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.index_cmd import index_dir_option
-from ragchat.cli.main import settings_from
+from ragchat.cli.options import index_dir_option, settings_from
 
 
 def _is_loopback(host: str) -> bool:

@@ -111,3 +111,12 @@ def test_the_shipped_thresholds_name_only_metrics_a_run_produces(two_runs):
         for names in bounds.values():
             known = set(metrics) | (squad if setting.startswith("cmrc") else set())
             assert set(names) <= known, set(names) - known
+
+
+def test_the_paired_test_of_compare():
+    from eval.report import mcnemar
+
+    assert mcnemar(0, 0) == 1.0
+    assert mcnemar(5, 5) == 1.0
+    assert mcnemar(0, 6) == pytest.approx(2 / 64)  # six flips all one way: p = 2 · (1/2)^6
+    assert mcnemar(2, 20) < 0.001 < mcnemar(8, 14)
