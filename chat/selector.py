@@ -170,8 +170,11 @@ def _with_context(cand: Candidate) -> str:
     return (p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else "")) + cand.text
 
 
-def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question) -> np.ndarray:
-    """The question-level features of the refusal model (``REFUSAL_FEATURES``)."""
+def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
+                rule_reason: str | None = None) -> np.ndarray:
+    """The question-level features of the refusal model (``REFUSAL_FEATURES``). ``rule_reason``:
+    the refusal rules' reason ("" to answer), when the caller has it already; else the default
+    rules are asked."""
     from chat.features import INDEX
 
     probs = [s.prob for s in ranked] + [0.0, 0.0, 0.0]
@@ -191,14 +194,15 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "top_unmet": float(X[top, INDEX["frame_unmet"]]) if top is not None else 1.0,
         "p_typed": max((s.prob for s in ranked if X[s.row, INDEX["type_hit"]] == 1), default=0.0),
         # the hand-written refusal rules' verdict (chat/refusal.py), as one more signal
-        "rule_refuse": float(bool(RefusalPolicy().refuse(support, question.lang))),
+        "rule_refuse": float(bool(RefusalPolicy().refuse(support, question.lang) if rule_reason is None else rule_reason)),
     }
     return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
 
 
 def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
-           threshold: float | None = None) -> Decision:
-    """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one)."""
+           threshold: float | None = None, rule_reason: str | None = None) -> Decision:
+    """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one),
+    and, below ``threshold_high``, the refusal rules (``rule_reason``) do not refuse."""
     if not ranked:
         return Decision(False, 0.0, "no sentence was retrieved")
     head = question.frame.head if question.lang == "zh" and len(question.parts) <= 1 else ""
@@ -206,7 +210,7 @@ def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support
         # The question names the attribute it asks for (利率, 装机容量) and no passage names it. Measured on
         # CMRC 2018: the gold passage lacks the question's attribute word for 0.8% of all questions.
         return Decision(False, 0.0, f"the passages do not give the {head}")
-    row = refusal_row(ranked, X, support, question)
+    row = refusal_row(ranked, X, support, question, rule_reason)
     p = float(models.refusal.predict(row)[0])
     limit = models.threshold if threshold is None else threshold
     ruled = row[0, REFUSAL_FEATURES.index("rule_refuse")] == 1

@@ -291,7 +291,8 @@ class AnswerService:
         elif self.models is None:  # the rules of earlier versions
             decision = Decision(not reason, 1.0 if not reason else 0.0, reason)
         else:
-            decision = decide(self.models, ranked, X, support, question, self.settings.answer.min_answer_probability)
+            decision = decide(self.models, ranked, X, support, question, self.settings.answer.min_answer_probability,
+                              rule_reason=reason)
         timings = {**prepared.timings, "decide": (time.perf_counter() - started) * 1000}
         return Retrieval(prepared, question, kept, dropped, support, ranked, X, decision, tuple(unanswered),
                          found.qvec, timings)
