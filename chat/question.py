@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from chat.frame import Frame, frame_of
+from chat.frame import Frame
 
 
 class AnswerType(str, Enum):
@@ -95,8 +95,3 @@ class Question:
     @property
     def terms(self) -> frozenset[str]:
         return frozenset(self.weights)
-
-
-def analyse_type(standalone: str, lang: str) -> tuple[AnswerType, Frame]:
-    """The answer type and frame of a standalone question."""
-    return answer_type(standalone, lang), frame_of(standalone)

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from chat.features import FEATURE_GROUPS, FEATURES, INDEX, Candidate, candidates, featurize, typed_tokens, without
+from chat.features import FEATURE_GROUPS, FEATURES, INDEX, candidates, featurize, typed_tokens, without
 from chat.frame import frame_of
-from chat.question import AnswerType, Question, answer_type
+from chat.question import Question, answer_type
 from chat.tagger import tag
 from chat.types import Passage
 
