@@ -1,7 +1,7 @@
 """The question, analysed once: what it asks for, and the words it asks with.
 
-``analyse`` reads a standalone question and returns a :class:`Question`. The
-stages after it (retrieval expanders, the answer selector, the refusal model)
+``AnswerService.analyse`` reads a standalone question (with the index's
+vocabulary and IDF) and returns a :class:`Question`. The stages after it (retrieval expanders, the answer selector, the refusal model)
 read this object and never parse the question again.
 
 The *type* asked for comes from the question's grammar alone, in any document:
