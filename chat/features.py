@@ -190,7 +190,8 @@ def featurize(
         context = p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else "")
         terms = terms_of(text)
         held = sum(w for t, w in weights.items() if t in terms)
-        held_ctx = sum(w for t, w in weights.items() if t in terms or t in terms_of(context))
+        ctx_terms = terms_of(context)  # once per candidate, not once per question term
+        held_ctx = sum(w for t, w in weights.items() if t in terms or t in ctx_terms)
         length = max(1, len(text))
         tf = sum(w * (text.count(t) * 2.2) / (text.count(t) + 1.2 * (0.25 + 0.75 * length / 40))
                  for t, w in weights.items() if t in terms)
@@ -234,7 +235,7 @@ def featurize(
             "p_keyword_rel": p.keyword_score / max_kw,
             "position": float(positions[p.chunk_id]),
             "outline": float(p.kind == "outline"),
-            "heading_cov": sum(w for t, w in weights.items() if t in terms_of(context)) / total,
+            "heading_cov": sum(w for t, w in weights.items() if t in ctx_terms) / total,
             "chars": math.log1p(len(text)),
             "n_numbers": float(len(nums)),
             "lang_en": float(question.lang == "en"),

@@ -73,7 +73,7 @@ def short_answer(question: Question, span: Span) -> str:
     a figure's unit, a place's ``的`` and the place noun after it."""
     from chat.features import Candidate
 
-    toks = typed_tokens(question, Candidate(span.passage, span.start, span.end))
+    toks = toks_all = typed_tokens(question, Candidate(span.passage, span.start, span.end))
     if not toks:
         return ""
     units = question.frame.units
@@ -83,26 +83,31 @@ def short_answer(question: Question, span: Span) -> str:
         toks = [t for t in toks if unit_of(_figure_at(span, t)) not in _NOT_COUNTS] or toks
     text = span.passage.text
     where = [i for term in question.weights for i in _positions(text, term, span.start, span.end)]
+    typed = {(t.start, t.end) for t in toks_all}
     best = toks[0] if not where else min(
         toks, key=lambda t: (min(abs((t.start + t.end) / 2 - w) for w in where), t.start))
-    return _grow(question, span, best)
+    return _grow(question, span, best, typed)
 
 
 _HOW_MANY = re.compile(r"\bhow many\b", re.I)
 _NOT_COUNTS = frozenset("元 美元 万元 亿元 % 年 月 日 天 小时".split())
 
 
+def _figure_from(span: Span, start: int) -> str:
+    """The figure with its unit that starts at ``start`` of the passage ("" when none does)."""
+    match = NUMBER.match(unicodedata.normalize("NFKC", span.passage.text[start:span.end]))
+    return match.group(0).strip() if match and match.group(0).strip() else ""
+
+
 def _figure_at(span: Span, token) -> str:
     """The figure with its unit that starts at ``token``: 22 → 22人."""
-    match = NUMBER.match(unicodedata.normalize("NFKC", span.passage.text[token.start:span.end]))
-    return match.group(0).strip() if match and match.group(0).strip() else token.word
+    return _figure_from(span, token.start) or token.word
 
 
-def _grow(question: Question, span: Span, best) -> str:
-    from chat.features import Candidate, typed_tokens as typed
+def _grow(question: Question, span: Span, best, kinds: set[tuple[int, int]]) -> str:
+    """``best`` grown into its phrase; ``kinds``: the offsets of the span's tokens of the asked type."""
     from chat.tagger import tag
 
-    kinds = {(t.start, t.end) for t in typed(question, Candidate(span.passage, span.start, span.end))}
     tokens = [t for t in tag(span.passage.text) if t.start >= span.start and t.end <= span.end]
     at = next((i for i, t in enumerate(tokens) if (t.start, t.end) == (best.start, best.end)), None)
     if at is None:
@@ -130,9 +135,7 @@ def _grow(question: Question, span: Span, best) -> str:
         lo -= 1 if joins(lo - 1) else 2
     start, end = tokens[lo].start, tokens[hi].end
     if figure:  # the unit LAC cut off: 22 人 → 22人, 7297 个 → 7297个
-        unit = NUMBER.match(unicodedata.normalize("NFKC", span.passage.text[start:span.end]))
-        if unit and unit.group(0).strip() and start + len(unit.group(0).rstrip()) > end:
-            end = start + len(unit.group(0).rstrip())
+        end = max(end, start + len(_figure_from(span, start)))
     return span.passage.text[start:end]
 
 
