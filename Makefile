@@ -34,9 +34,10 @@ test: $(STAMP)
 CMRC_DEV := eval/data/cmrc2018/squad-style-data_cmrc2018_dev.json
 .PHONY: eval eval-cmrc eval-cmrc-full eval-gate train ablation
 
-## train: retrain the answer selector and refusal model into chat/models (deterministic; about 15 min on 2 cores)
+## train: retrain the answer selector, the refusal model and the short-answer span ranker into chat/models (deterministic; about 10 min on 2 cores)
 train: $(STAMP)
 	$(BIN)/python -m eval.train
+	$(BIN)/python -m eval.train_span
 
 ## ablation: each expander and each selector feature group switched off, on every set (docs/ablation.md)
 ablation: $(STAMP)

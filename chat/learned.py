@@ -6,10 +6,11 @@ the runners-up that come close (``answer.runner_up`` of its probability) join
 it, up to ``answer.max_sentences``, in rank order. A long sentence is trimmed to
 the clauses that hold the question's terms and the short answer.
 
-The short answer (``Answer.short``) is the thing of the asked-for type in the
-best sentence that the question does not name, nearest to the question's
-matched terms: a figure (in the asked-for unit when there is one), a date, a
-person, place or organisation, a quoted title.
+The short answer (``Answer.short``) is the span of the best sentence that the
+span ranker (:mod:`chat.span`) picks. One of its signals is the rules' guess: the
+thing of the asked-for type that the question does not name, nearest to the
+question's matched terms (a figure in the asked-for unit, a date, a person, place
+or organisation, a quoted title), grown into its phrase.
 
 Questions whose answer is a document's structure keep their structural paths
 (:class:`chat.extractive.ExtractiveAnswerer`): a question in several parts, a
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,17 +33,11 @@ from chat.frame import unit_of
 from chat.question import AnswerType, Question
 from chat.sections import MIN_ITEMS, named_section
 from chat.selector import Scored
+from chat.span import load_span_model
+from chat.stages import Draft
 from chat.text import NUMBER
 from chat.types import Passage
 from ragchat.settings import AnswerSettings
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What the extractive answerer says: the text with its markers, and the short answer."""
-
-    text: str
-    short: str = ""
 
 
 def structural(question: Question, passages: list[Passage], rules: ExtractiveAnswerer) -> bool:
@@ -187,9 +181,21 @@ class SelectorAnswerer:
         chosen = self.choose(question, ranked)
         if not chosen:
             return Draft("")
-        short = short_answer(question, chosen[0])
+        short = self.short(question, chosen[0])
         trimmed = [self._trim(question, c, short if i == 0 else "") for i, c in enumerate(chosen)]
         return Draft(self.rules.compose(question.focus, trimmed, question.lang, lead=short), short)
+
+    def short(self, question: Question, span: Span) -> str:
+        """The short answer in ``span``: the span ranker's pick (:mod:`chat.span`), which reads
+        the rules' guess (:func:`short_answer`) as one of its features; for an English question,
+        the rules' guess (the ranker learned from Chinese questions)."""
+        rule = short_answer(question, span)
+        if question.lang != "zh":  # the ranker learned from Chinese questions, whose words its sentence shares
+            return rule
+        text = span.passage.text
+        at = text.find(rule, span.start, span.end) if rule else -1
+        best = load_span_model().best(question, text, span.start, span.end, (at, at + len(rule)) if at >= 0 else None)
+        return text[best[0]:best[1]].strip() if best else rule
 
     def _trim(self, question: Question, span: Span, short: str) -> Span:
         """A long sentence cut to the clauses holding the match, never cutting off ``short``."""

@@ -18,7 +18,7 @@ session with its own endpoint shares the loaded index.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -34,71 +34,25 @@ from chat.expanders import Search, expanders
 from chat.extractive import ExtractiveAnswerer, question_parts
 from chat.features import candidates, featurize
 from chat.frame import frame_of
+from chat.answerers import Answerer, Extractive, LLMAnswerer
 from chat.learned import SelectorAnswerer
 from chat.query import QueryBuilder
 from chat.question import Question, answer_type
 from chat.refusal import RefusalPolicy, Support
 from chat.selector import Decision, Models, Scored, decide, load_models, rank
 from chat.text import clean_question, language
+from chat.stages import Draft, Found, Prepared, Request, Retrieval
 from chat.types import Answer, Checks, Notice, Passage, passages_of
 from index.retriever import HybridRetriever
 from index.store import Snapshot
 from ingest.normalize import normalize_text
 from ingest.tokens import get_counter
-from prompts import quote_passage, refusal, render
+from prompts import refusal, render
 from ragchat.errors import EmptyQuestionError, LLMError
 from ragchat.settings import Settings
 
 MAX_QUESTION_TOKENS = 256
 ANSWERERS = ("extractive", "llm")
-
-
-@dataclass(frozen=True)
-class Request:
-    question: str
-    history: tuple[tuple[str, str], ...] = ()
-    answerer: str = "extractive"
-    k: int | None = None
-    exclude: tuple[str, ...] = ()
-    endpoint: Any = None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    request: Request
-    text: str  # the cleaned (and possibly truncated) question
-    history: tuple[tuple[str, str], ...]
-    lang: str
-    standalone: str
-    truncated: bool
-    started: float
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Found:
-    prepared: Prepared
-    question: Question
-    passages: list[Passage]
-    qvec: np.ndarray
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """What the answerers see: the analysed question, the passages that fit, the ranked
-    candidate sentences with their features, and the decision to answer or refuse."""
-
-    prepared: Prepared
-    question: Question
-    passages: list[Passage]
-    dropped: int
-    support: Support
-    ranked: list[Scored]
-    features: np.ndarray
-    decision: Decision
-    unanswered: tuple[str, ...] = ()
-    qvec: np.ndarray | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class AnswerService:
@@ -123,6 +77,7 @@ class AnswerService:
         self.extractive = ExtractiveAnswerer(keyword.tokenizer.tokenize, keyword.idf, self._embed_sentences)
         self.models = models if models is not None else (load_models() if settings.answer.selector == "learned" else None)
         self.learned = SelectorAnswerer(self.extractive, settings.answer)
+        self.quoting = Extractive(self.extractive, self.learned, self.models)
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
         self.queries = QueryBuilder(snapshot.keyword, subwords="subwords" in settings.answer.expanders)
@@ -336,47 +291,32 @@ class AnswerService:
 
     # --- generate and finish ----------------------------------------------------------
 
+    def answerer(self, request: Request) -> Answerer:
+        """The answerer a request asks for: the shared extractive one, or an LLM answerer on
+        the request's endpoint."""
+        return self.quoting if request.answerer == "extractive" else LLMAnswerer(request.endpoint)
+
     def _generate(self, retrieval: Retrieval) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        request = retrieval.prepared.request
-        lang = retrieval.question.lang
-        short = ""
         if not retrieval.decision.answer or not retrieval.passages:
-            raw = refusal(lang)
-            yield raw
-        elif request.answerer == "extractive":
-            if self.models is None:
-                raw = self.extractive.answer(retrieval.question.focus, retrieval.passages, lang, retrieval.qvec,
-                                             retrieval.question.aliases)
-            else:
-                draft = self.learned.draft(retrieval.question, retrieval.passages, retrieval.ranked, retrieval.qvec)
-                raw, short = draft.text, draft.short
-            yield from _pieces(raw)
+            draft = Draft(refusal(retrieval.question.lang))
+            yield draft.text
         else:
-            parts = []
-            for token in request.endpoint.stream(self._messages(retrieval)):
-                parts.append(token)
-                yield token
-            raw = "".join(parts)
+            answerer = self.answerer(retrieval.prepared.request)
+            for piece in answerer.generate(retrieval):
+                if isinstance(piece, Draft):
+                    draft = piece
+                else:
+                    yield piece
         timings = {**retrieval.timings, "answer": (time.perf_counter() - started) * 1000}
-        answer = self._finish(retrieval, raw, timings, short)
-        if request.answerer == "llm" and not answer.refused and not answer.checks.numeric_faithful:
-            reminder = ("注意：上一次回答中的这些数字不在资料里：" if lang == "zh" else
-                        "Note: these numbers in your last answer are not in the passages: ")
-            reminder += "、".join(answer.checks.unsupported_numbers)
-            retry = request.endpoint.complete(self._messages(retrieval, reminder))
-            answer = self._finish(retrieval, retry, timings, "")
-            answer.notes.insert(0, "the first LLM answer had numbers not in the passages; it was asked once more")
+        answer = self._finish(retrieval, draft.text, timings, draft.short)
+        if not answer.refused and not answer.checks.numeric_faithful:
+            second = answerer.revise(retrieval, answer.checks.unsupported_numbers)
+            if second is not None:
+                answer = self._finish(retrieval, second.text, timings, second.short)
+                answer.notes.insert(0, f"the first {answerer.name} answer had numbers not in the passages; "
+                                       "it was asked once more")
         yield answer
-
-    def _messages(self, retrieval: Retrieval, reminder: str = "") -> list[tuple[str, str]]:
-        lang = retrieval.question.lang
-        passages = "\n\n".join(
-            quote_passage(p.n, p.source.rsplit("/", 1)[-1], " / ".join(p.heading[-1:]), p.text)
-            for p in retrieval.passages
-        )
-        prompt = render("answer", lang, refusal=refusal(lang), passages=passages, question=retrieval.question.standalone)
-        return [("user", prompt + (("\n" + reminder) if reminder else ""))]
 
     def _finish(self, retrieval: Retrieval, raw: str, timings: dict[str, float], short: str) -> Answer:
         prepared, lang = retrieval.prepared, retrieval.question.lang
@@ -420,14 +360,3 @@ class AnswerService:
                 self._sentence_vectors.clear()
             self._sentence_vectors.update(zip(missing, vectors))
         return np.stack([self._sentence_vectors[t] for t in texts])
-
-
-def _pieces(text: str) -> Iterator[str]:
-    """Yield an extractive answer a sentence at a time, as a stream."""
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "]" and (i + 1 == len(text) or text[i + 1] != "["):
-            yield text[start : i + 1]
-            start = i + 1
-    if start < len(text):
-        yield text[start:]
