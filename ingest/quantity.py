@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 # Every unit, by family. A unit belongs to one family.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "percent": ("%", "‰", "个百分点", "百分点"),
+    "percent": ("%", "‰", "个百分点", "百分点", "成"),  # 几成: a share in tenths
     "money": ("元", "人民币", "美元", "欧元", "港元", "日元", "英镑"),
     "weight": ("吨", "千克", "公斤", "克", "斤"),
     "area": ("亩", "公顷", "平方公里", "平方米"),
@@ -26,7 +26,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "time": ("年", "月", "日", "号", "天", "周", "小时", "分钟", "秒"),
     "age": ("周岁", "岁"),
     "anniversary": ("周年",),
-    "ratio": ("倍", "成"),
+    "ratio": ("倍",),
     "animals": ("头", "只", "羽", "匹"),
     "plants": ("株", "棵"),
     "counters": tuple(

@@ -114,7 +114,7 @@ def test_unit_families() -> None:
     assert unit_family("元") == unit_family("美元") == "money"
     assert unit_family("公斤") == "weight" and unit_family("亩") == "area" and unit_family("米") == "length"
     assert unit_family("人次") == unit_family("名") == "people"
-    assert unit_family("%") == unit_family("个百分点") == "percent"
+    assert unit_family("%") == unit_family("个百分点") == unit_family("成") == "percent"  # 几成: a share
     assert unit_family("天") == "time" and unit_family("周年") == "anniversary"
     assert unit_family("所") == "counters"
     assert unit_family("亿元") is None  # 亿 is a magnitude, not part of the unit
