@@ -19,17 +19,18 @@ from typing import Callable
 
 import numpy as np
 
-from chat.frame import frame_of, unit_of, unmet
+from chat.frame import frame_of, unmet
 from chat.sections import MIN_ITEMS, doc_position, named_section
 from chat.text import QUOTED, asks_for_figure, numbers, whole_words
 from chat.types import Passage
+from ingest.quantity import MAGNITUDE, UNITS, alternation, unit_family, unit_of
 from ingest.sentences import sentence_spans
 
 LIST_QUESTION = re.compile(r"哪几个方面|哪些方面|几个方面|哪几部分|哪些部分|分为哪|包括哪些|哪几项|哪些工作|what (areas|parts|aspects)|which (areas|parts)", re.I)
 ORDINAL = re.compile(r"第([一二三四五六七八九十])(?:部分|个方面|方面|大项|项)")
 # Asks for several items of one kind: 哪几种“力”, 哪“三色”.
 ITEMS_QUESTION = re.compile(r"哪几|哪些|哪[“\"]?[一二三四五六七八九十两]")
-_UNIT_ASKED = re.compile(r"(?:多少|几)(万亿|亿|万)?\s*(元|美元|斤|吨|公斤|亩|公里|米|人次|人|头|棒|个|项|所|家|户|座|件|名|条|次|批|倍|年|天)")
+_UNIT_ASKED = re.compile(rf"(?:多少|几)(?:{MAGNITUDE})??\s*({alternation(UNITS)})")
 _PERCENT_ASKED = re.compile(r"增长了?多少|增速|比例|比重|百分之|percent|growth|rate", re.I)
 FRAME_PENALTY = 0.5
 QUOTED_BONUS = 0.2  # the sentence holds a phrase the question quotes: “三管齐下”
@@ -143,8 +144,8 @@ def question_parts(question: str) -> list[str]:
     return asking[:MAX_PARTS] if asking and len(asking) == len(parts) else [question]
 
 
-_TIME_UNITS = frozenset("年 月 日 天 号 周年 周岁 小时".split())
-_NOT_COUNTS = frozenset("元 美元 % ‰".split())  # "how many" counts things, not money or shares
+_TIMES = ("time", "anniversary", "age")
+_NOT_COUNTS = ("money", "percent")  # "how many" counts things, not money or shares
 
 
 def _lead_figure(question: str, text: str) -> str:
@@ -156,8 +157,8 @@ def _lead_figure(question: str, text: str) -> str:
     units = frame_of(english).units
     found = [(n, clause) for clause in re.split(r"[，,；;。]", text) for n in numbers(clause)]
     fitting = [f for f in found if unit_of(f[0]) in units] if units else []
-    skip = _TIME_UNITS | (_NOT_COUNTS if re.search(r"\bhow many\b", english, re.I) else frozenset())
-    untimed = [f for f in found if unit_of(f[0]) not in skip]
+    skip = _TIMES + (_NOT_COUNTS if re.search(r"\bhow many\b", english, re.I) else ())
+    untimed = [f for f in found if unit_family(unit_of(f[0])) not in skip]
     pool = fitting or untimed or found
     if not pool:
         return ""
@@ -180,7 +181,7 @@ def asked_unit(question: str) -> str | None:
     """The unit the question asks for: ``多少所`` → ``所``; growth questions → ``%``."""
     match = _UNIT_ASKED.search(question)
     if match:
-        return match.group(2)
+        return match.group(1)
     if _PERCENT_ASKED.search(question):
         return "%"
     return None

@@ -38,11 +38,12 @@ from typing import Callable
 
 import numpy as np
 
-from chat.frame import unit_of, unmet
+from chat.frame import unmet
 from chat.question import TYPES, AnswerType, Question
 from chat.tagger import ENTITY_TAGS, Token, is_figure, is_time, tag
 from chat.text import QUOTED, numbers
 from chat.types import Passage
+from ingest.quantity import unit_of
 from ingest.sentences import sentence_spans
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {

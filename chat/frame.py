@@ -26,11 +26,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from chat.text import holds_word, language, numbers, pos_tags
+from ingest.quantity import MAGNITUDE, UNITS, alternation, answering_units, unit_of
 
 _QUANTITY = re.compile(r"多少|(?<!哪)几(?!乎)|多大|多长|多高|多久")
 _PART = re.compile(r"[？?；;。！!]")
-_UNIT = re.compile(r"^(?:多少|几)(?:万亿|亿|万|千|百)?\s*(周年|钱|元|美元|斤|吨|公斤|亩|公顷|平方米|公里|千米|米|人次|人|名|位|头|棒|"
-                   r"个|项|所|家|户|座|件|条|次|批|处|台|辆|倍|年|天|月)")
+# The unit asked for: 多少亿元 → 元, 几家 → 家; a unit before a magnitude (多少千米, 多少百分点 is no 百 分).
+_UNIT = re.compile(rf"^(?:多少|几)(?:{MAGNITUDE})??\s*({alternation(UNITS + ('钱',))})")
 # A share is asked for next to the quantity word: 比重是多少, 多大比例, 百分之几, 增速.
 _PERCENT = re.compile(r"百分之(?:几|多少)|百分比|(?:比例|比重|增速|增幅|占比|率)(?:是|为|有|达到|达)?了?(?:多少|多大|几)|多大(?:比例|比重)|占.{0,4}(?:多少|多大|几)")
 _DAY = re.compile(r"哪一天|哪天|几号|几月几日|哪一日|什么日子")
@@ -40,22 +41,6 @@ _AIM_ASKED = re.compile(r"目标|计划|打算|力争|争取|预计|准备|还�
 _AIM = re.compile(r"目标|计划|打算|力争|要|将|预计|争取")
 _CHANGE = ("增长", "增加", "提高", "下降", "减少", "增速", "增幅")  # 提升 is mostly "upgrade"
 
-COUNTERS = frozenset("个 项 所 家 户 座 件 条 次 批 处 台 辆".split())
-# Counters that count the same kind of thing: 几家 (canteens) is answered by 7所.
-_COUNTER_GROUPS = (frozenset("家 所 座 处 户 个".split()), frozenset("项 件 条 批 个".split()),
-                   frozenset("台 辆 个".split()), frozenset({"次"}))
-_FAMILIES = (
-    frozenset({"元", "美元"}),
-    frozenset({"斤", "吨", "公斤"}),
-    frozenset({"亩", "公顷", "平方米"}),
-    frozenset({"公里", "千米", "米"}),
-    frozenset({"人", "人次", "名", "位"}),
-    frozenset({"年", "天", "月"}),
-    frozenset({"周年"}),
-    frozenset({"%", "‰"}),
-    COUNTERS,
-)
-_ASKED_ALIAS = {"钱": "元", "位": "人"}
 # Words that stand before 多少 without naming an attribute of their own.
 _FILLER = frozenset("是 有 为 达到 达 约 大约 共 一共 总共 合计 能 要 将 会 可以 还 都 到 放到 分别 目前 现在 大概 究竟 到底".split())
 # Heads that say nothing of their own, or (比例, 比重) that the unit asked for already checks.
@@ -119,18 +104,8 @@ class Frame:
         return not (self.units or self.head or self.change or self.when or self.figure or self.years or self.per)
 
 
-def unit_of(number: str) -> str:
-    """``16.27亿元`` → ``元``; ``12000余人`` → ``人``; ``5.3%`` → ``%``; ``三周年`` → ``周年``."""
-    return re.sub(r"^(?:[\d.]+|[一二两三四五六七八九十百千]+)(?:万亿|亿|万|千|百)?(?:余|多)?", "", number)
-
-
 def _family(unit: str) -> frozenset[str]:
-    unit = _ASKED_ALIAS.get(unit, unit)
-    if unit == "个":
-        return COUNTERS
-    if unit in COUNTERS:
-        return frozenset().union(*(g for g in _COUNTER_GROUPS if unit in g))
-    return next((f for f in _FAMILIES if unit in f), frozenset({unit}))
+    return answering_units("元" if unit == "钱" else unit)
 
 
 _EN_DAY = re.compile(r"\b(what|which) (date|day)\b|\bon what day\b", re.I)

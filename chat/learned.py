@@ -21,7 +21,6 @@ list (``哪几个“紧盯”``), a slogan (the quote the question's verb govern
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 
@@ -29,14 +28,13 @@ from chat.extractive import (
     LIST_SENTENCES, ORDINAL, Candidate as Span, ExtractiveAnswerer, _QUOTED_ITEM, _parallel, question_parts,
 )
 from chat.features import typed_tokens
-from chat.frame import unit_of
 from chat.question import AnswerType, Question
 from chat.sections import MIN_ITEMS, named_section
 from chat.selector import Scored
 from chat.span import load_span_model
 from chat.stages import Draft
-from chat.text import NUMBER
 from chat.types import Passage
+from ingest.quantity import quantity_at, unit_family, unit_of
 from ragchat.settings import AnswerSettings
 
 
@@ -74,7 +72,7 @@ def short_answer(question: Question, span: Span) -> str:
     if question.asked is AnswerType.FIGURE and units:
         toks = [t for t in toks if unit_of(_figure_at(span, t)) in units] or toks
     elif question.asked is AnswerType.FIGURE and _HOW_MANY.search(question.text):  # a count, not money nor a time
-        toks = [t for t in toks if unit_of(_figure_at(span, t)) not in _NOT_COUNTS] or toks
+        toks = [t for t in toks if unit_family(unit_of(_figure_at(span, t))) not in _NOT_COUNTS] or toks
     text = span.passage.text
     where = [i for term in question.weights for i in _positions(text, term, span.start, span.end)]
     typed = {(t.start, t.end) for t in toks_all}
@@ -84,18 +82,19 @@ def short_answer(question: Question, span: Span) -> str:
 
 
 _HOW_MANY = re.compile(r"\bhow many\b", re.I)
-_NOT_COUNTS = frozenset("元 美元 万元 亿元 % 年 月 日 天 小时".split())
+_NOT_COUNTS = ("money", "percent", "time")
 
 
-def _figure_from(span: Span, start: int) -> str:
-    """The figure with its unit that starts at ``start`` of the passage ("" when none does)."""
-    match = NUMBER.match(unicodedata.normalize("NFKC", span.passage.text[start:span.end]))
-    return match.group(0).strip() if match and match.group(0).strip() else ""
+def _figure_length(span: Span, start: int) -> int:
+    """How many characters the figure with its unit that starts at ``start`` of the passage takes (0: none)."""
+    found = quantity_at(span.passage.text[start:span.end])
+    return found.end if found else 0
 
 
 def _figure_at(span: Span, token) -> str:
     """The figure with its unit that starts at ``token``: 22 → 22人."""
-    return _figure_from(span, token.start) or token.word
+    found = quantity_at(span.passage.text[token.start:span.end])
+    return found.text if found else token.word
 
 
 def _grow(question: Question, span: Span, best, kinds: set[tuple[int, int]]) -> str:
@@ -129,7 +128,7 @@ def _grow(question: Question, span: Span, best, kinds: set[tuple[int, int]]) -> 
         lo -= 1 if joins(lo - 1) else 2
     start, end = tokens[lo].start, tokens[hi].end
     if figure:  # the unit LAC cut off: 22 人 → 22人, 7297 个 → 7297个
-        end = max(end, start + len(_figure_from(span, start)))
+        end = max(end, start + _figure_length(span, start))
     return span.passage.text[start:end]
 
 

@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from chat.features import _of_type
-from chat.frame import unit_of
 from chat.question import TYPES, Question
 from chat.tagger import Token, is_figure, is_time, tag
 from chat.text import numbers
+from ingest.quantity import unit_of
 from ragchat.errors import RagchatError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"

@@ -7,18 +7,8 @@ import unicodedata
 from functools import lru_cache
 
 from ingest.charclass import is_cjk
+from ingest.quantity import quantities
 
-# A number with its magnitude and unit, as written in Chinese reports:
-# 131.7万头, 5.3%, 160.53亿元, 12000余人, 2023年8月3日, 7所, 4+3.
-UNITS = (
-    "万亿元|亿元|万元|元|万美元|美元|亿斤|万斤|斤|万吨|吨|公斤|万亩|亩|公里|千米|米|万人次|人次|万人|余人|人|"
-    "万头|头|万棒|棒|个|项|所|家|户|座|件|名|条|次|批|家|倍|周年|年|月|日|号|天|小时|周岁|%|％|‰"
-)
-NUMBER = re.compile(
-    r"(?<![\d.])(\d+(?:[.,]\d+)*)(?:\s*(万亿|亿|万|千|百))?\s*(余|多)?\s*(" + UNITS + r")?"
-)
-# A number written in Chinese with its unit: 三周年, 五个, 两所 (not 第三 nor 一体化).
-CJK_NUMBER = re.compile(r"(?<!第)([一二两三四五六七八九十百千]+)(万|亿)?(周年|个|项|所|家|户|座|件|名|条|次|批|倍|年|天|人)")
 _ASK_FIGURE = re.compile(r"多少|几|多大|多高|多长|多久|比例|增速|增长了|how (many|much|large|long)|what (percent|share)|percentage", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A phrase a question quotes: “三管齐下”, “做强特色产业”.
@@ -42,21 +32,9 @@ def clean_question(text: str) -> str:
 
 
 def numbers(text: str) -> list[str]:
-    """Numbers with their units, normalised (``131.7万头``, ``5.3%``); also numbers
-    written in Chinese with a unit (``三周年``)."""
-    text = unicodedata.normalize("NFKC", text)
-    found = []
-    for match in NUMBER.finditer(text):
-        value, magnitude, approx, unit = match.groups()
-        found.append(value.replace(",", "") + (magnitude or "") + (approx or "") + (unit or ""))
-    found += ["".join(g for g in match.groups() if g) for match in CJK_NUMBER.finditer(text)]
-    return found
-
-
-def bare(number: str) -> str:
-    """The value and magnitude of a number without its unit: ``131.7万头`` → ``131.7万``."""
-    match = re.match(r"[\d.]+(?:万亿|亿|万|千|百)?", number)
-    return match.group(0) if match else number
+    """The figures of ``text`` with their units, normalised (``131.7万头``, ``5.3%``,
+    ``三周年``): the grammar of :mod:`ingest.quantity`."""
+    return [q.text for q in quantities(text)]
 
 
 def asks_for_figure(question: str) -> bool:

@@ -42,6 +42,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from ingest.quantity import APPROX, INDEX_UNITS, ISO_DATE, MAGNITUDE, MD_DATE, NUMBER, PLUS, YMD_DATE, alternation
+
 JiebaMode = Literal["search", "default"]
 
 # Bump when the rules below change: an index built with other rules must be rebuilt.
@@ -126,30 +128,19 @@ def learn_terms(texts: Iterable[str], *, min_chars: int = TERM_MIN_CHARS, max_ch
 
 # --- numbers, dates and Latin words ----------------------------------------------
 
-_UNITS = sorted(
-    """
-    % ‰ 个百分点 百分点 个 件 项 所 座 条 台 套 辆 架 艘 名 位 户 家 人次 人 头 只 羽 匹 株 棵 亩 公顷
-    平方公里 平方米 立方米 公里 千米 厘米 毫米 米 吨 千克 公斤 克 斤 元 人民币 美元 欧元 港元 日元 英镑 年 月 日
-    号 天 周 小时 分钟 秒 周岁 岁 倍 成 次 场 届 批 期 起 宗 笔 份 张 篇 部 本 册 页 间 栋 幢 层 床 所
-    千瓦时 千瓦 兆瓦 瓦 度 标箱 标准箱 班 趟 处 片 块 支 类 种 级 星 分
-    """.split(),
-    key=lambda unit: (-len(unit), unit),
-)
-_UNIT = "|".join(re.escape(unit) for unit in dict.fromkeys(_UNITS))
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
-_MONTH = r"(?:1[0-2]|0?[1-9])"
-_DAY = r"(?:3[01]|[12]\d|0?[1-9])"
+_UNIT = alternation(INDEX_UNITS)
 _LATIN = r"0-9a-z\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
 _LATIN_LETTER = r"a-z\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
 
 _WORD_PATTERN = rf"(?P<word>[{_LATIN}]*[{_LATIN_LETTER}][{_LATIN}]*)"
+# Numbers, dates and sums: the grammar of ingest.quantity, with the units of index version 1.
 _UNIT_PATTERNS = (
-    rf"(?P<iso>(?<!\d)(?P<iy>\d{{4}})(?P<sep>[-/.])(?P<im>{_MONTH})(?P=sep)(?P<id>{_DAY})(?![\d.]))",
-    rf"(?P<ymd>(?<!\d)(?P<y>\d{{4}})年(?P<m>{_MONTH})月(?:(?P<d>{_DAY})[日号])?)",
-    rf"(?P<md>(?<!\d)(?P<m2>{_MONTH})月(?P<d2>{_DAY})[日号])",
-    r"(?P<plus>(?<![\d.])\d+(?:\+\d+)+(?![\d.]))",
-    rf"(?P<num>(?P<n>{_NUMBER})(?P<mag>万亿|千亿|百亿|亿|千万|百万|十万|万|千|百)?"
-    rf"(?:(?P<approx>余|多)(?=(?:{_UNIT})))?(?P<unit>{_UNIT})?)",
+    ISO_DATE,
+    YMD_DATE,
+    MD_DATE,
+    PLUS,
+    rf"(?P<num>(?P<n>{NUMBER})(?P<mag>{MAGNITUDE})?"
+    rf"(?:(?P<approx>{APPROX})(?=(?:{_UNIT})))?(?P<unit>{_UNIT})?)",
 )
 _WORDS_ONLY = re.compile(_WORD_PATTERN)
 _WORDS_AND_UNITS = re.compile("|".join((_WORD_PATTERN, *_UNIT_PATTERNS)))

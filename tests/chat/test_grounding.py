@@ -7,12 +7,13 @@ import pytest
 from chat.complete import complete
 from chat.expand import SubwordExpander
 from chat.extractive import question_parts
-from chat.frame import frame_of, unit_of, unmet
+from chat.frame import frame_of, unmet
 from chat.lexicon import Lexicon, cedict
 from chat.text import holds_word
 from chat.service import AnswerService
 from chat.types import Passage
 from ingest.normalize import normalize_text
+from ingest.quantity import FAMILIES, unit_of
 from ragchat.settings import load_settings
 
 # --- frames: what a question asks for, from its grammar alone ------------------------
@@ -24,9 +25,9 @@ from ragchat.settings import load_settings
         ("肉牛养殖贷款的利率是多少？", "head", "利率"),
         ("双辽电厂扩建后的装机容量是多少？", "head", "装机容量"),
         ("四平今年高考本科上线率是多少？", "head", "上线率"),  # a one-character head keeps its noun
-        ("上半年进出口总额是多少亿元？", "units", frozenset({"元", "美元"})),
+        ("上半年进出口总额是多少亿元？", "units", frozenset(FAMILIES["money"])),
         ("规划建设几所社区食堂？", "units", frozenset({"家", "所", "座", "处", "户", "个"})),
-        ("四杨公路全长多少公里？", "units", frozenset({"公里", "千米", "米"})),
+        ("四杨公路全长多少公里？", "units", frozenset(FAMILIES["length"])),
         ("四平利用外资同比增长了多少？", "subject", "利用外资"),
         ("纪念馆重新开馆是哪一天？", "when", "day"),
         ("上半年四平的粮食产量是多少？", "done", True),
@@ -34,9 +35,9 @@ from ragchat.settings import load_settings
         ("全会要求下半年坚决跑出什么？", "verbs", ("跑出",)),
         ("若干措施涉及哪些领域的改革？", "item", "领域"),
         ("On what date was the plenary session held?", "when", "day"),
-        ("What is the total investment of the wind-power base?", "units", frozenset({"元", "美元"})),
-        ("What was the interest rate on the beef cattle loans?", "units", frozenset({"%", "‰"})),
-        ("How much did Siping's GDP grow in the first half?", "units", frozenset({"%", "‰"})),
+        ("What is the total investment of the wind-power base?", "units", frozenset(FAMILIES["money"])),
+        ("What was the interest rate on the beef cattle loans?", "units", frozenset(FAMILIES["percent"])),
+        ("How much did Siping's GDP grow in the first half?", "units", frozenset(FAMILIES["percent"])),
         ("How many people were handed over to judicial authorities?", "units", frozenset({"人", "人次", "名", "位"})),
         ("四平在干部使用上坚持什么口号？", "quoted", True),
         ("干部使用上坚持的口号是什么？", "verbs", ("坚持",)),  # the slogan's verb, before 的口号
@@ -44,7 +45,8 @@ from ragchat.settings import load_settings
         ("用无人机给庄稼喷药的那个重点项目叫什么？", "quoted", False),  # a project's name is not quoted
         ("四平要争创的国家级城市称号是什么？", "quoted", False),  # nor a title (国家食品安全示范城市)
         ("四平农村自来水的覆盖率达到了百分之多少？", "head", "覆盖率"),  # 达到了 and 百分之 stand between
-        ("四平农村自来水的覆盖率达到了百分之多少？", "units", frozenset({"%", "‰"})),
+        ("四平农村自来水的覆盖率达到了百分之多少？", "units", frozenset(FAMILIES["percent"])),
+        ("增速提高了多少个百分点？", "units", frozenset(FAMILIES["percent"])),  # not 个, a counter
         ("今年四平种了多少亩粮食？", "done", True),  # 种了多少: what was done
         ("今年还要建多少亩？", "aim", True),  # a target: 力争…, not 累计建成…
         ("年底的目标是多少？", "aim", True),
