@@ -122,22 +122,33 @@ class Models:
     manifest: dict
 
 
-@lru_cache(maxsize=4)
-def load_models(folder: Path = MODELS_DIR) -> Models:
-    """The shipped selector and refusal model, checked against their manifest."""
+def read_manifest(folder: Path, name: str, error: type[ModelFileError] = ModelFileError) -> dict:
+    """A model manifest (JSON); ``error`` when it cannot be read."""
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise error(f"cannot read the answer models' manifest {folder / name}: {exc}; run `make train`") from None
+
+
+def checked_file(folder: Path, name: str, digest: str, error: type[ModelFileError] = ModelFileError) -> bytes:
+    """The bytes of a shipped model file, when their sha256 is ``digest``; ``error`` otherwise."""
     import hashlib
 
     try:
-        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"cannot read the answer models' manifest in {folder}: {exc}; run `make train`") from None
+        data = (folder / name).read_bytes()
+    except OSError as exc:
+        raise error(f"answer model file {folder / name} is missing ({exc.strerror}); run `make train`") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise error(f"answer model file {folder / name} does not match its manifest; run `make train`")
+    return data
+
+
+@lru_cache(maxsize=4)
+def load_models(folder: Path = MODELS_DIR) -> Models:
+    """The shipped selector and refusal model, checked against their manifest."""
+    manifest = read_manifest(folder, MANIFEST_FILE)
     for name, digest in manifest["files"].items():
-        try:
-            data = (folder / name).read_bytes()
-        except OSError as exc:
-            raise ModelFileError(f"answer model file {folder / name} is missing ({exc.strerror}); run `make train`") from None
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ModelFileError(f"answer model file {folder / name} does not match its manifest; run `make train`")
+        checked_file(folder, name, digest)
     if tuple(manifest["features"]) != FEATURES:
         raise ModelFileError("the answer selector was trained on other features than this code computes; run `make train`")
     kind = manifest["selector"]["kind"]

@@ -298,11 +298,11 @@ class AnswerService:
 
     def _generate(self, retrieval: Retrieval) -> Iterator[str | Answer]:
         started = time.perf_counter()
+        answerer = self.answerer(retrieval.prepared.request)
         if not retrieval.decision.answer or not retrieval.passages:
             draft = Draft(refusal(retrieval.question.lang))
             yield draft.text
         else:
-            answerer = self.answerer(retrieval.prepared.request)
             for piece in answerer.generate(retrieval):
                 if isinstance(piece, Draft):
                     draft = piece

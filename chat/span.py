@@ -24,8 +24,6 @@ labels from the CMRC 2018 gold spans by character F1); the model ships in
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -36,10 +34,10 @@ import numpy as np
 
 from chat.features import _of_type
 from chat.question import TYPES, Question
+from chat.selector import ModelFileError, checked_file, read_manifest
 from chat.tagger import Token, is_figure, is_time, tag
 from chat.text import numbers
 from ingest.quantity import unit_of
-from ragchat.errors import RagchatError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 SPAN_FILE = "span.txt"
@@ -69,7 +67,7 @@ _WH = re.compile(r"什么|哪[一二两三四五六七八九十几]?[个家所�
 _QUOTE_OPEN, _QUOTE_CLOSE = "《“「『", "》”」』"
 
 
-class SpanModelError(RagchatError):
+class SpanModelError(ModelFileError):
     """The shipped span model is missing, damaged or does not match its manifest."""
 
 
@@ -148,8 +146,7 @@ def span_features(question: Question, text: str, tokens: list[Token], spans: lis
     q_text = question.standalone + question.focus
     q_chars = set(q_text)
     left, right = _question_sides(question)
-    terms = [t for t in question.weights if len(t) > 1 or t in q_text]
-    where = [at for t in terms for at in _find_all(text, t, tokens[0].start, tokens[-1].end)]
+    where = [at for t in question.weights for at in _find_all(text, t, tokens[0].start, tokens[-1].end)]
     s_start, s_end = tokens[0].start, tokens[-1].end
     s_len = max(1, s_end - s_start)
     units = question.frame.units
@@ -255,13 +252,8 @@ class SpanModel:
 @lru_cache(maxsize=2)
 def load_span_model(folder: Path = MODELS_DIR) -> SpanModel:
     """The shipped span ranker, checked against its manifest."""
-    try:
-        manifest = json.loads((folder / SPAN_MANIFEST).read_text(encoding="utf-8"))
-        data = (folder / SPAN_FILE).read_bytes()
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SpanModelError(f"cannot read the span model in {folder}: {exc}; run `make train`") from None
-    if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
-        raise SpanModelError(f"span model file {folder / SPAN_FILE} does not match its manifest; run `make train`")
+    manifest = read_manifest(folder, SPAN_MANIFEST, SpanModelError)
+    data = checked_file(folder, SPAN_FILE, manifest.get("sha256", ""), SpanModelError)
     if tuple(manifest.get("features", ())) != SPAN_FEATURES:
         raise SpanModelError("the span model was trained on other features than this code computes; run `make train`")
     return SpanModel(data.decode("utf-8"), manifest)
