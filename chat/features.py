@@ -19,14 +19,17 @@ the ablation of ``eval/ablation.py``):
   the unit asked for, and how many other passages hold the same thing
   (agreement);
 - ``frame``: the Chinese frame's checks (:mod:`chat.frame`), as signals, not
-  filters: the frame is unmet, the verb, the item, the target or the quote is
-  missing;
+  filters: the frame is unmet, the verb, the item, the target, the quote or the
+  attribute asked for (``利率``) is missing;
 - ``passage``: the passage's rank, fused, dense and keyword scores, the
   sentence's position in it, and whether it is an outline;
 - ``shape``: length, how many figures, the question's language;
 - ``rules``: the score of the hand-written scorer of earlier versions
   (:class:`chat.extractive.ExtractiveAnswerer`) and its rank, as one more signal
-  whose weight is learned.
+  whose weight is learned;
+- ``slot``: whether the sentence has a token the question does not say between the words the
+  question has around its question word (:mod:`chat.slot`): the sentence that answers, not the
+  one that repeats the question.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ import numpy as np
 
 from chat.frame import unmet
 from chat.question import TYPES, AnswerType, Question
+from chat.slot import SLOT_FEATURES, slot_features
 from chat.tagger import ENTITY_TAGS, Token, is_figure, is_time, tag
-from chat.text import QUOTED, numbers
+from chat.text import QUOTED, holds_word, numbers
 from chat.types import Passage
 from ingest.quantity import unit_of
 from ingest.sentences import sentence_spans
@@ -50,10 +54,11 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "lexical": ("cov", "cov_ctx", "cov_rel", "bigram", "novelty", "bm25_rel", "n_matched", "quoted", "lcs",
                 "spread"),
     "type": tuple(f"asked_{t.value}" for t in TYPES) + ("type_hit", "type_count", "type_dist", "unit_hit", "agree"),
-    "frame": ("frame_unmet", "lacks_verb", "lacks_item", "lacks_target", "lacks_quote"),
+    "frame": ("frame_unmet", "lacks_verb", "lacks_item", "lacks_target", "lacks_quote", "lacks_head"),
     "passage": ("rank", "p_score_rel", "p_dense", "p_keyword_rel", "position", "outline", "heading_cov"),
     "shape": ("chars", "n_numbers", "lang_en"),
     "rules": ("rule_score", "rule_rank"),
+    "slot": SLOT_FEATURES,
 }
 FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
 INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -176,6 +181,8 @@ def featurize(
     q_chars = set(_BIGRAM_SKIP.sub("", question.focus))
     quoted = QUOTED.findall(question.standalone)
     frame = question.frame
+    # the attribute the question names (利率, 装机容量): a signal, not a filter (a paraphrase: GDP, 地区生产总值)
+    head = frame.head if question.lang == "zh" and len(question.parts) <= 1 else ""
     passages = {c.passage.chunk_id: c.passage for c in cands}
     max_score = max((p.score for p in passages.values()), default=0.0) or 1.0
     max_kw = max((p.keyword_score for p in passages.values()), default=0.0) or 1.0
@@ -230,6 +237,7 @@ def featurize(
             "lacks_item": float(p.kind != "outline" and frame.lacks_item(text)),
             "lacks_target": float(frame.lacks_target(text)),
             "lacks_quote": float(p.kind != "outline" and frame.lacks_quote(text)),
+            "lacks_head": float(bool(head) and not holds_word(context + text, head)),
             "rank": float(p.n),
             "p_score_rel": p.score / max_score,
             "p_dense": p.dense_score,
@@ -251,6 +259,15 @@ def featurize(
         row["bm25_rel"] = row.pop("bm25") / best_bm25
         for name, value in row.items():
             X[i, INDEX[name]] = value
+    by_passage: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_passage.setdefault(c.passage.chunk_id, []).append(i)
+    slot_cols = [INDEX[f] for f in SLOT_FEATURES]
+    for rows_of in by_passage.values():
+        p = cands[rows_of[0]].passage
+        S = slot_features(question, p.text, [(cands[i].start, cands[i].end) for i in rows_of],
+                          lambda t: _of_type(t, question.asked))
+        X[np.ix_(rows_of, slot_cols)] = S
     if rule_scores:
         ordered = sorted(rule_scores.values(), reverse=True)
         for i, c in enumerate(cands):

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-from chat.text import pos_tags
-
-NAME_TAGS = ("ns",)  # jieba: place names (its person, organisation and other-name tags are too often wrong)
+from chat.tagger import tag
 
 
 def names(question: str, knows: Callable[[str], bool]) -> list[str]:
-    """The place names of ``question`` (四平, 北京市).
+    """The place names of ``question`` (四平, 北京市), by LAC's tags (:mod:`chat.tagger`).
 
-    jieba tags some common words as places (治安); a word counts only when it
-    ends like a place (市, 县 …) or the index knows it.
+    A word LAC tags as a place (``LOC``, ``ns``) counts when it ends like a place (市, 县 …)
+    or the index knows it: 辽宁 in a question about the report, which says 吉辽蒙, must not
+    scope the question to documents that name 辽宁. jieba's place tag, used before, also took
+    common words for places (城市 in ``设在哪个城市``, 治安), and such a question was refused.
     """
-    found = [w for w, f in pos_tags(question)
-             if f in NAME_TAGS and len(w) >= 2 and (w[-1] in _SUFFIXES or knows(w))]
+    found = [t.word for t in tag(question) if t.tag in ("LOC", "ns") and len(t.word) >= 2
+             and (t.word[-1] in _SUFFIXES or knows(t.word))]
     return list(dict.fromkeys(found))
 
 

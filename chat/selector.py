@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,6 @@ import numpy as np
 from chat.features import FEATURES, Candidate
 from chat.question import Question
 from chat.refusal import RefusalPolicy, Support
-from chat.text import holds_word
 from ragchat.errors import RagchatError
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -47,7 +47,7 @@ MANIFEST_FILE = "manifest.json"
 
 REFUSAL_FEATURES = (
     "p1", "p2", "margin", "p_top3", "cov1", "cov_best", "sentence", "framed", "unknown", "dense_top",
-    "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse",
+    "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse", "head_missing",
 )
 
 
@@ -176,11 +176,6 @@ def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
     return [Scored(cands[i], float(probs[i]), i) for i in order]
 
 
-def _with_context(cand: Candidate) -> str:
-    p = cand.passage
-    return (p.lead if p.kind == "outline" else (p.heading[-1] if p.heading else "")) + cand.text
-
-
 def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
                 rule_reason: str | None = None) -> np.ndarray:
     """The question-level features of the refusal model (``REFUSAL_FEATURES``). ``rule_reason``:
@@ -206,22 +201,29 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "p_typed": max((s.prob for s in ranked if X[s.row, INDEX["type_hit"]] == 1), default=0.0),
         # the hand-written refusal rules' verdict (chat/refusal.py), as one more signal
         "rule_refuse": float(bool(RefusalPolicy().refuse(support, question.lang) if rule_reason is None else rule_reason)),
+        # the question names the attribute it asks for (利率, 装机容量) and no candidate names it
+        "head_missing": float(bool(len(X)) and bool(np.all(col("lacks_head") == 1))),
     }
     return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
 
 
 def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
-           threshold: float | None = None, rule_reason: str | None = None) -> Decision:
+           threshold: float | None = None, rule_reason: str | None = None,
+           known: Callable[[str], bool] | None = None) -> Decision:
     """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one),
-    and, below ``threshold_high``, the refusal rules (``rule_reason``) do not refuse."""
+    and, below ``threshold_high``, the refusal rules (``rule_reason``) do not refuse.
+
+    One hard rule stays: a question that names the attribute it asks for (``利率`` in
+    ``肉牛养殖贷款的利率是多少？``) is refused when no candidate names it and no indexed document
+    does (``known``: whether the index knows a word). Where the documents use the word somewhere
+    the decision is learned (``head_missing``), as the text may put the attribute in other words
+    (GDP, 地区生产总值)."""
     if not ranked:
         return Decision(False, 0.0, "no sentence was retrieved")
-    head = question.frame.head if question.lang == "zh" and len(question.parts) <= 1 else ""
-    if head and not any(holds_word(_with_context(s.candidate), head) for s in ranked):
-        # The question names the attribute it asks for (利率, 装机容量) and no passage names it. Measured on
-        # CMRC 2018: the gold passage lacks the question's attribute word for 0.8% of all questions.
-        return Decision(False, 0.0, f"the passages do not give the {head}")
     row = refusal_row(ranked, X, support, question, rule_reason)
+    head = question.frame.head
+    if row[0, REFUSAL_FEATURES.index("head_missing")] == 1 and known is not None and not known(head):
+        return Decision(False, 0.0, f"the documents never mention the {head}")
     p = float(models.refusal.predict(row)[0])
     limit = models.threshold if threshold is None else threshold
     ruled = row[0, REFUSAL_FEATURES.index("rule_refuse")] == 1

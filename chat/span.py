@@ -25,7 +25,6 @@ labels from the CMRC 2018 gold spans by character F1); the model ships in
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 
 from chat.features import _of_type
 from chat.question import TYPES, Question
+from chat.slot import WINDOW, question_sides
 from chat.selector import ModelFileError, checked_file, read_manifest
 from chat.tagger import Token, is_figure, is_time, tag
 from chat.text import numbers
@@ -43,7 +43,6 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 SPAN_FILE = "span.txt"
 SPAN_MANIFEST = "span.json"
 MAX_TOKENS = 8
-WINDOW = 10  # characters either side of a span in which the question's words count as its context
 
 TAGS = ("n", "f", "s", "t", "nr", "ns", "nt", "nw", "nz", "v", "vd", "vn", "a", "ad", "an", "d", "m", "q", "r",
         "p", "c", "u", "xc", "w", "PER", "LOC", "ORG", "TIME")
@@ -62,8 +61,6 @@ _INDEX = {name: i for i, name in enumerate(SPAN_FEATURES)}
 _CLAUSE_END = frozenset("，。；：！？,;:!?（）()\n")
 _COPULA = frozenset("是 为 即 叫 叫做 称为 指 乃".split())
 _FUNCTION = frozenset("u p c w xc d".split())
-_WH = re.compile(r"什么|哪[一二两三四五六七八九十几]?[个家所位种部本首座条支年天国里儿些]?|谁|多少|几[个年月日天次位名种]?|何[时处地人]?"
-                 r"|怎么|怎样|如何|为什么|为何|吗")
 _QUOTE_OPEN, _QUOTE_CLOSE = "《“「『", "》”」』"
 
 
@@ -123,19 +120,6 @@ def span_candidates(tokens: list[Token]) -> list[Span]:
     return out
 
 
-def _question_sides(question: Question) -> tuple[frozenset[str], frozenset[str]]:
-    """The question's words before and after its question word (all of them on both sides
-    when it has none)."""
-    text = question.standalone
-    words = [t.word for t in tag(text) if t.word.strip() and t.tag != "w"]
-    match = _WH.search(text)
-    if not match:
-        return frozenset(words), frozenset(words)
-    before = [t.word for t in tag(text[: match.start()]) if t.word.strip() and t.tag != "w"]
-    after = [t.word for t in tag(text[match.end():]) if t.word.strip() and t.tag != "w"]
-    return frozenset(before), frozenset(after)
-
-
 def span_features(question: Question, text: str, tokens: list[Token], spans: list[Span],
                   rule: tuple[int, int] | None = None) -> np.ndarray:
     """One row of ``SPAN_FEATURES`` per span. ``text``: the passage; ``tokens``: the sentence's;
@@ -145,7 +129,7 @@ def span_features(question: Question, text: str, tokens: list[Token], spans: lis
         return X
     q_text = question.standalone + question.focus
     q_chars = set(q_text)
-    left, right = _question_sides(question)
+    left, right = question_sides(question)
     where = [at for t in question.weights for at in _find_all(text, t, tokens[0].start, tokens[-1].end)]
     s_start, s_end = tokens[0].start, tokens[-1].end
     s_len = max(1, s_end - s_start)

@@ -6,7 +6,7 @@ Runs the default answerer on each setting of the thresholds file (the dev set
 on the bundled report alone and with the 848 CMRC 2018 passages as
 distractors; the four held-out sets on the report; the test half of CMRC 2018
 dev against all 848 passages, and the same with each question's own passage
-left out), prints a table and exits
+left out; the new documents of ``eval/data/blind5`` and ``blind6``, alike), prints a table and exits
 with 1 when any metric is below its ``at_least`` floor or above its
 ``at_most`` ceiling.
 Latency is reported, never gated. Embeddings come from the eval cache
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.corpus import CMRC_DEV
-from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
+from eval.sets import BLIND5, BLIND6, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 from ragchat.errors import RagchatError
 from ragchat.settings import Settings
 
@@ -47,6 +47,10 @@ SETTINGS = {
     "holdout4": GateSetting(REPORT_HOLDOUT4),
     "cmrc_test": GateSetting(CMRC_DEV, split="test"),
     "cmrc_test_nogold": GateSetting(CMRC_DEV, split="test", no_gold=True),
+    "blind5": GateSetting(BLIND5),
+    "blind5_nogold": GateSetting(BLIND5, no_gold=True),
+    "blind6": GateSetting(BLIND6),
+    "blind6_nogold": GateSetting(BLIND6, no_gold=True),
 }
 
 

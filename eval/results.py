@@ -1,7 +1,7 @@
 """The results table of docs/eval-results.md: every recipe on every setting, one runner.
 
     python -m eval.results [--runs build/eval-results] [--out docs/eval-results.md]
-                           [--recipes ragchat,langchain,bm25,dense] [--settings report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold]
+                           [--recipes ragchat,langchain,bm25,dense] [--settings report,…,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold]
 
 Each (setting, recipe) is a full ``ragchat eval run`` whose files stay under
 ``--runs``; the table is made from their summary.json files. A run whose
@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
-from eval.sets import REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
+from eval.sets import BLIND5, BLIND6, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 
 CMRC_SAMPLE = 300
 NOTES_MARKER = "<!-- notes: written by hand, kept when the table is regenerated -->"
@@ -50,6 +50,12 @@ SETTINGS = {
                          CMRC_DEV, split="test"),
     "cmrc-test-nogold": Setting("cmrc-test-nogold", "the same, each question without its own passage (all should "
                                 "be refused)", CMRC_DEV, split="test", no_gold=True),
+    "blind5": Setting("blind5", "five new documents of other genres (100 questions, session 6; blind for its first "
+                      "run, a dev set since), 47 passages", BLIND5),
+    "blind5-nogold": Setting("blind5-nogold", "the same, each question without its own passage", BLIND5, no_gold=True),
+    "blind6": Setting("blind6", "five more new documents (100 questions, session 6, blind until its one run), 51 passages",
+                      BLIND6),
+    "blind6-nogold": Setting("blind6-nogold", "the same, each question without its own passage", BLIND6, no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),
     "cmrc-full": Setting("cmrc-full", "CMRC 2018 dev, all 3,219 questions, 848 passages", CMRC_DEV),
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("build/eval-results"))
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here (default: print it)")
     parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold")
+    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold")
     parser.add_argument("--reuse", action="store_true", help="reuse runs already under --runs")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.settings.split(",") if n.strip()]

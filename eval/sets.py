@@ -14,6 +14,8 @@ REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.json
 REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.jsonl"
 REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.jsonl"
 REPORT_HOLDOUT4 = Path(__file__).resolve().parent / "sets" / "report_holdout4.jsonl"
+BLIND5 = Path(__file__).resolve().parent / "data" / "blind5" / "blind5.json"
+BLIND6 = Path(__file__).resolve().parent / "data" / "blind6" / "blind6.json"
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
 SPLITS = ("train", "test")
 

@@ -364,6 +364,7 @@ def test_place_names_count_when_they_look_like_places_or_the_index_knows_them():
     assert names("四平现在一共养了多少头牛？", knows) == ["四平"]
     assert names("北京市的地铁线路有几条？", knows) == ["北京市"]  # unknown, but a place by its 市
     assert names("城里装的那些治安监控摄像头项目验收了吗？", knows) == []  # jieba calls 治安 a place
+    assert names("华岳智能的欧洲技术服务中心设在哪个城市？", knows) == []  # 城市 ends in 市 but names no place
 
 
 def test_passages_of_documents_that_never_name_the_place_are_set_aside():

@@ -102,14 +102,15 @@ def test_a_malformed_thresholds_file_is_a_clear_error(tmp_path, text, message):
 
 
 def test_the_shipped_thresholds_name_only_metrics_a_run_produces(two_runs):
+    from eval.gate import SETTINGS
+
     limits = load_thresholds(THRESHOLDS)
-    assert set(limits) == {"report", "report_distractors", "holdout", "holdout2", "holdout3", "holdout4", "cmrc_test",
-                           "cmrc_test_nogold"}
+    assert set(limits) == set(SETTINGS)
     metrics = json.loads((two_runs[0] / "summary.json").read_text(encoding="utf-8"))["metrics"]
     squad = {"gold_contained", "cmrc_f1", "cmrc_em"}  # what a SQuAD-style set adds
     for setting, bounds in limits.items():
         for names in bounds.values():
-            known = set(metrics) | (squad if setting.startswith("cmrc") else set())
+            known = set(metrics) | (squad if setting.startswith(("cmrc", "blind")) else set())
             assert set(names) <= known, set(names) - known
 
 
