@@ -36,8 +36,8 @@ from chat.tagger import Token, tag
 
 WINDOW = 10  # characters either side of a token in which the question's words count as its context
 SLOT_FEATURES = ("slot_ordered", "slot_any", "slot_typed", "slot_between", "wh_at")
-FUNCTION_TAGS = frozenset("u p c w xc d".split())
-WH = re.compile(r"什么|哪[一二两三四五六七八九十几]?[个家所位种部本首座条支年天国里儿些]?|谁|多少|几[个年月日天次位名种]?|何[时处地人]?"
+FUNCTION_TAGS = frozenset("u p c w xc d".split())  # LAC: particles, prepositions, conjunctions, punctuation, adverbs
+_WH = re.compile(r"什么|哪[一二两三四五六七八九十几]?[个家所位种部本首座条支年天国里儿些]?|谁|多少|几[个年月日天次位名种]?|何[时处地人]?"
                 r"|怎么|怎样|如何|为什么|为何|吗")
 _UNTYPED = (AnswerType.REASON, AnswerType.LIST)
 
@@ -45,7 +45,7 @@ _UNTYPED = (AnswerType.REASON, AnswerType.LIST)
 @lru_cache(maxsize=256)
 def _sides(text: str) -> tuple[frozenset[str], frozenset[str], float]:
     words = [t.word for t in tag(text) if t.word.strip() and t.tag != "w"]
-    match = WH.search(text)
+    match = _WH.search(text)
     if not match:
         return frozenset(words), frozenset(words), -1.0
     before = [t.word for t in tag(text[: match.start()]) if t.word.strip() and t.tag != "w"]

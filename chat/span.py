@@ -33,7 +33,7 @@ import numpy as np
 
 from chat.features import _of_type
 from chat.question import TYPES, Question
-from chat.slot import WINDOW, question_sides
+from chat.slot import FUNCTION_TAGS, WINDOW, question_sides
 from chat.selector import ModelFileError, checked_file, read_manifest
 from chat.tagger import Token, is_figure, is_time, tag
 from chat.text import numbers
@@ -60,7 +60,6 @@ CATEGORICAL = ("kind", "first_tag", "last_tag", "prev_tag", "next_tag", "asked")
 _INDEX = {name: i for i, name in enumerate(SPAN_FEATURES)}
 _CLAUSE_END = frozenset("，。；：！？,;:!?（）()\n")
 _COPULA = frozenset("是 为 即 叫 叫做 称为 指 乃".split())
-_FUNCTION = frozenset("u p c w xc d".split())
 _QUOTE_OPEN, _QUOTE_CLOSE = "《“「『", "》”」』"
 
 
@@ -182,8 +181,8 @@ def span_features(question: Question, text: str, tokens: list[Token], spans: lis
             "has_comma": float("、" in body or "和" in body),
             "is_rule": float(rule is not None and (sp.start, sp.end) == rule),
             "rule_overlap": _overlap((sp.start, sp.end), rule) if rule else 0.0,
-            "function_edge": float(toks[0].tag in _FUNCTION and toks[0].word not in _QUOTE_OPEN
-                                   or toks[-1].tag in _FUNCTION and toks[-1].word not in _QUOTE_CLOSE),
+            "function_edge": float(toks[0].tag in FUNCTION_TAGS and toks[0].word not in _QUOTE_OPEN
+                                   or toks[-1].tag in FUNCTION_TAGS and toks[-1].word not in _QUOTE_CLOSE),
         }
         X[r] = [values[name] for name in SPAN_FEATURES]
     return X
