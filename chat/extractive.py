@@ -69,7 +69,7 @@ def _context(passage: Passage) -> str:
     return passage.heading[-1] if passage.heading else ""
 
 
-def _clauses(text: str) -> list[tuple[int, int]]:
+def clauses(text: str) -> list[tuple[int, int]]:
     """Clause ranges for trimming: cut after ，；： only (a 、 list stays whole)."""
     spans, start = [], 0
     for i, ch in enumerate(text):
@@ -237,7 +237,10 @@ class ExtractiveAnswerer:
     def term_weights(self, question: str, context: str = "") -> dict[str, float]:
         """The question's terms with their IDF; question phrasing left out. The terms of
         ``context`` (the other parts of a two-part question) count ``CONTEXT_WEIGHT``."""
-        terms = [t for t in self._terms(question) if t not in QUESTION_WORDS and not t.startswith("哪")]  # 哪三管
+        # in the question's order: a set's order changes with Python's hash seed, and so would every sum over
+        # the weights in its last bits (and a model trained on them)
+        terms = sorted((t for t in self._terms(question) if t not in QUESTION_WORDS and not t.startswith("哪")),  # 哪三管
+                       key=lambda t: (question.find(t), t))
         weights = {t: self.idf(t) for t in whole_words(terms)}  # 下半年 once, not also 下半 and 半年
         if context:
             weights |= {t: CONTEXT_WEIGHT * w for t, w in self.term_weights(context).items() if t not in weights}
@@ -311,8 +314,8 @@ class ExtractiveAnswerer:
         weights = self.term_weights(question)
         unit = asked_unit(question)
         terms_of = self.terms_with(aliases)
-        clauses = _clauses(text)
-        if len(clauses) < 2:
+        pieces = clauses(text)
+        if len(pieces) < 2:
             return cand
 
         def value(s: int, e: int) -> float:
@@ -326,9 +329,9 @@ class ExtractiveAnswerer:
         if full <= TRIM_MIN_SHARE * sum(weights.values()):  # a weak match: keep the whole sentence
             return cand
         best = (len(text), 0, len(text))
-        for i in range(len(clauses)):
-            for j in range(i, min(i + 3, len(clauses))):
-                s, e = clauses[i][0], clauses[j][1]
+        for i in range(len(pieces)):
+            for j in range(i, min(i + 3, len(pieces))):
+                s, e = pieces[i][0], pieces[j][1]
                 if value(s, e) >= full * 0.999 and e - s < best[0]:
                     best = (e - s, s, e)
         _, s, e = best

@@ -29,7 +29,9 @@ the ablation of ``eval/ablation.py``):
   whose weight is learned;
 - ``slot``: whether the sentence has a token the question does not say between the words the
   question has around its question word (:mod:`chat.slot`): the sentence that answers, not the
-  one that repeats the question.
+  one that repeats the question;
+- ``missing``: the weightiest question term the sentence (or its whole passage) lacks, and a year
+  other than the one asked about (:mod:`chat.missing`): the near miss's tell.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from chat.frame import unmet
+from chat.missing import MISSING_FEATURES, missing_features
 from chat.question import TYPES, AnswerType, Question
 from chat.slot import SLOT_FEATURES, slot_features
 from chat.tagger import ENTITY_TAGS, Token, is_figure, is_time, tag
@@ -59,6 +62,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "shape": ("chars", "n_numbers", "lang_en"),
     "rules": ("rule_score", "rule_rank"),
     "slot": SLOT_FEATURES,
+    "missing": MISSING_FEATURES,
 }
 FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
 INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -187,6 +191,7 @@ def featurize(
     max_score = max((p.score for p in passages.values()), default=0.0) or 1.0
     max_kw = max((p.keyword_score for p in passages.values()), default=0.0) or 1.0
     positions: dict[str, int] = {}
+    p_terms = {cid: terms_of(p.text) for cid, p in passages.items()}
     typed = [typed_tokens(question, c) for c in cands]
     words_by_passage: dict[str, set[str]] = {}
     for c, toks in zip(cands, typed):
@@ -249,6 +254,7 @@ def featurize(
             "n_numbers": float(len(nums)),
             "lang_en": float(question.lang == "en"),
         }
+        row.update(missing_features(weights, question.standalone, text, terms, ctx_terms, p_terms[p.chunk_id]))
         for t in TYPES:
             row[f"asked_{t.value}"] = float(question.asked is t)
         rows.append(row)

@@ -25,7 +25,7 @@ import re
 import numpy as np
 
 from chat.extractive import (
-    LIST_SENTENCES, ORDINAL, Candidate as Span, ExtractiveAnswerer, _QUOTED_ITEM, _parallel, question_parts,
+    LIST_SENTENCES, ORDINAL, Candidate as Span, ExtractiveAnswerer, _QUOTED_ITEM, _parallel, clauses, question_parts,
 )
 from chat.features import typed_tokens
 from chat.question import AnswerType, Question
@@ -197,14 +197,25 @@ class SelectorAnswerer:
         return text[best[0]:best[1]].strip() if best else rule
 
     def _trim(self, question: Question, span: Span, short: str) -> Span:
-        """A long sentence cut to the clauses holding the match, never cutting off ``short``."""
+        """A long sentence cut to the clauses holding the match, never cutting off ``short`` nor the
+        rest of its clause (``于2025年12月`` keeps ``实现主体结构封顶``: what happened then)."""
         cut = self.rules.trim(question.focus, span, question.aliases)
         if not short or short in cut.text:
             return cut
         at = span.passage.text.find(short, span.start, span.end)
         if at < 0:
             return cut
-        return Span(span.passage, min(cut.start, at), max(cut.end, at + len(short)), span.score)
+        text = span.passage.text
+        s, e = at - span.start, at + len(short) - span.start
+        for c_start, c_end in clauses(text[span.start:span.end]):
+            if c_start <= s < c_end:
+                s = c_start
+            if c_start < e <= c_end:
+                e = c_end
+        end = span.start + e
+        while end > span.start + s and text[end - 1] in "，,、；;：:":
+            end -= 1
+        return Span(span.passage, min(cut.start, span.start + s), max(cut.end, end), span.score)
 
 
 def _span(scored: Scored) -> Span:

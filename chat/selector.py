@@ -12,12 +12,16 @@ cross-validated metrics):
   (:class:`chat.refusal.Support`); logistic regression or LightGBM, chosen by
   cross-validated refusal recall at the allowed false refusals.
 
-The decision has two thresholds, both picked on cross-validation of the training
-data: below ``threshold`` (the lowest of the training domains' thresholds for at
-most 5% false refusals; ``answer.min_answer_probability`` overrides it) the
-question is refused; between it and ``threshold_high`` (the highest of them) it
-is refused when the hand-written refusal rules (:mod:`chat.refusal`: unknown
-words, no sentence giving the asked-for attribute) also refuse it.
+The decision's thresholds are picked on cross-validation of the training data: below
+``threshold`` (the lowest of the training domains' thresholds that refuse 5% of the
+questions the selector answers right; ``answer.min_answer_probability`` overrides it)
+a Chinese question is refused, below ``threshold_en`` (the same, on the report's
+English questions) an English one; between it and ``threshold_high`` (the highest of
+the domains' thresholds) a question is refused when the hand-written refusal rules
+(:mod:`chat.refusal`: unknown words, no sentence giving the asked-for attribute or the
+asked-for kind of date) also refuse it. English questions get their own threshold
+because they are matched through their Chinese terms, and get lower probabilities for
+the same right answer.
 
 Both are read from plain files (LightGBM's text format, JSON coefficients): no
 pickle is loaded.
@@ -48,6 +52,7 @@ MANIFEST_FILE = "manifest.json"
 REFUSAL_FEATURES = (
     "p1", "p2", "margin", "p_top3", "cov1", "cov_best", "sentence", "framed", "unknown", "dense_top",
     "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse", "head_missing",
+    "miss_top1", "miss_passage1", "clash1", "miss_framed",
 )
 
 
@@ -117,9 +122,14 @@ class TreeModel:
 class Models:
     selector: LogisticModel | TreeModel
     refusal: LogisticModel | TreeModel
-    threshold: float  # the trained default of ``answer.min_answer_probability``
+    threshold: float  # the trained default of ``answer.min_answer_probability``, for Chinese questions
     threshold_high: float  # below this, a question the refusal rules refuse is refused too
     manifest: dict
+    threshold_en: float | None = None  # the trained default for English questions (None: ``threshold``)
+
+    def limit(self, lang: str) -> float:
+        """The trained threshold for a question in ``lang``."""
+        return self.threshold_en if lang == "en" and self.threshold_en is not None else self.threshold
 
 
 def read_manifest(folder: Path, name: str, error: type[ModelFileError] = ModelFileError) -> dict:
@@ -164,7 +174,9 @@ def load_models(folder: Path = MODELS_DIR) -> Models:
     else:
         refusal = LogisticModel(json.loads((folder / REFUSAL_FILE).read_text(encoding="utf-8")))
     threshold = float(manifest["refusal"]["threshold"])
-    return Models(selector, refusal, threshold, float(manifest["refusal"].get("threshold_high", threshold)), manifest)
+    en = manifest["refusal"].get("threshold_en")
+    return Models(selector, refusal, threshold, float(manifest["refusal"].get("threshold_high", threshold)), manifest,
+                  None if en is None else float(en))
 
 
 def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
@@ -203,6 +215,13 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "rule_refuse": float(bool(RefusalPolicy().refuse(support, question.lang) if rule_reason is None else rule_reason)),
         # the question names the attribute it asks for (利率, 装机容量) and no candidate names it
         "head_missing": float(bool(len(X)) and bool(np.all(col("lacks_head") == 1))),
+        # what the chosen sentence lacks of the question (chat/missing.py), and the least that any
+        # candidate giving the asked-for kind of answer lacks
+        "miss_top1": float(X[top, INDEX["miss_top"]]) if top is not None else 1.0,
+        "miss_passage1": float(X[top, INDEX["miss_passage"]]) if top is not None else 1.0,
+        "clash1": float(X[top, INDEX["year_clash"]]) if top is not None else 0.0,
+        "miss_framed": min((float(X[s.row, INDEX["miss_top"]]) for s in ranked if X[s.row, INDEX["type_hit"]] == 1),
+                           default=1.0),
     }
     return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
 
@@ -210,8 +229,9 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
 def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
            threshold: float | None = None, rule_reason: str | None = None,
            known: Callable[[str], bool] | None = None) -> Decision:
-    """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one),
-    and, below ``threshold_high``, the refusal rules (``rule_reason``) do not refuse.
+    """Answer when the refusal model's probability reaches ``threshold`` (default: the trained one
+    for the question's language) and, below ``threshold_high``, the refusal rules (``rule_reason``)
+    do not refuse.
 
     One hard rule stays: a question that names the attribute it asks for (``利率`` in
     ``肉牛养殖贷款的利率是多少？``) is refused when no candidate names it and no indexed document
@@ -225,7 +245,7 @@ def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support
     if row[0, REFUSAL_FEATURES.index("head_missing")] == 1 and known is not None and not known(head):
         return Decision(False, 0.0, f"the documents never mention the {head}")
     p = float(models.refusal.predict(row)[0])
-    limit = models.threshold if threshold is None else threshold
+    limit = models.limit(question.lang) if threshold is None else threshold
     ruled = row[0, REFUSAL_FEATURES.index("rule_refuse")] == 1
     if p >= limit and not (ruled and p < max(limit, models.threshold_high)):
         return Decision(True, p)

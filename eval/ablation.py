@@ -25,7 +25,7 @@ import numpy as np
 
 from chat.features import FEATURE_GROUPS, without
 from eval.train import (
-    FEATURES_CACHE, FOLDS, Run, collect, fit_refusal, fit_selector, folds_of, load_runs, refusal_matrix, refuses,
+    FEATURES_CACHE, FOLDS, Run, answered_right, collect, fit_refusal, fit_selector, folds_of, load_runs, refusal_matrix, refuses,
     run_weights, save_runs, selector_probabilities, thresholds,
 )
 from ragchat.settings import EXPANDERS, Settings
@@ -102,13 +102,12 @@ def feature_table(kind: str, refusal_kind: str, cmrc_limit: int, log) -> list[tu
         oof, platt = selector_probabilities(kind, train, fold)
         R = refusal_matrix(train, oof)
         label = np.asarray([r.y.any() for r in train], dtype=np.int8)
-        answerable = np.asarray([r.answerable and r.kind == "normal" for r in train])
         weights = run_weights(train)
         p = np.zeros(len(train))
         for f in range(FOLDS):
             model = fit_refusal(refusal_kind, R[fold != f], label[fold != f], weights[fold != f])
             p[fold == f] = model.predict(R[fold == f])
-        low, high, _ = thresholds(train, p, answerable)
+        t = thresholds(train, p, answered_right(train, oof))
         selector = fit_selector(kind, train, platt)
         refusal = fit_refusal(refusal_kind, R, label, weights)
         for name, runs in held.items():
@@ -117,7 +116,7 @@ def feature_table(kind: str, refusal_kind: str, cmrc_limit: int, log) -> list[tu
             ans = [i for i, r in enumerate(runs) if r.answerable and r.kind == "normal"]
             top1 = np.mean([float(runs[i].y[int(np.argmax(probs[i]))]) if len(probs[i]) else 0.0 for i in ans])
             Rh = refusal_matrix(runs, probs)
-            refused = refuses(Rh, refusal.predict(Rh), low, high)
+            refused = refuses(Rh, refusal.predict(Rh), t)
             neg = [i for i, r in enumerate(runs) if not r.answerable]
             rows.append((off, name, {
                 "top1": round(float(top1), 3),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.corpus import CMRC_DEV
-from eval.sets import BLIND5, BLIND6, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
+from eval.sets import BLIND5, BLIND6, BLIND7, BLIND8, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 from ragchat.errors import RagchatError
 from ragchat.settings import Settings
 
@@ -51,6 +51,10 @@ SETTINGS = {
     "blind5_nogold": GateSetting(BLIND5, no_gold=True),
     "blind6": GateSetting(BLIND6),
     "blind6_nogold": GateSetting(BLIND6, no_gold=True),
+    "blind7": GateSetting(BLIND7),
+    "blind7_nogold": GateSetting(BLIND7, no_gold=True),
+    "blind8": GateSetting(BLIND8),
+    "blind8_nogold": GateSetting(BLIND8, no_gold=True),
 }
 
 

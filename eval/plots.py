@@ -82,3 +82,21 @@ def write_plots(out_dir: Path, rows: list[dict[str, Any]], summary: dict[str, An
         plot_by_type(out_dir / BY_TYPE, summary["by_type"], title)
         written.append(BY_TYPE)
     return written
+
+
+def plot_refusal_curve(path: Path, curves: dict[str, tuple[list[float], list[float]]], chosen: dict[str, tuple[float, float]],
+                       title: str) -> None:
+    """The refusal model's trade-off per domain: the share of right answers refused (x) against the
+    share of questions without an answer refused (y), as the threshold rises; ``chosen`` marks each
+    domain's point at the trained threshold."""
+    fig, ax = _figure(6.4, 4.6)
+    for name, (xs, ys) in curves.items():
+        (line,) = ax.plot(xs, ys, label=name)
+        if name in chosen:
+            ax.plot(*chosen[name], marker="o", color=line.get_color())
+    ax.set(xlabel="right answers refused", ylabel="questions without an answer refused", xlim=(0, 0.4), ylim=(0, 1.02),
+           title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)

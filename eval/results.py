@@ -1,7 +1,7 @@
 """The results table of docs/eval-results.md: every recipe on every setting, one runner.
 
     python -m eval.results [--runs build/eval-results] [--out docs/eval-results.md]
-                           [--recipes ragchat,langchain,bm25,dense] [--settings report,…,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold]
+                           [--recipes ragchat,langchain,bm25,dense] [--settings report,…,blind7-nogold,blind8,blind8-nogold]
 
 Each (setting, recipe) is a full ``ragchat eval run`` whose files stay under
 ``--runs``; the table is made from their summary.json files. A run whose
@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
-from eval.sets import BLIND5, BLIND6, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
+from eval.sets import BLIND5, BLIND6, BLIND7, BLIND8, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
 
 CMRC_SAMPLE = 300
 NOTES_MARKER = "<!-- notes: written by hand, kept when the table is regenerated -->"
@@ -56,6 +56,14 @@ SETTINGS = {
     "blind6": Setting("blind6", "five more new documents (100 questions, session 6, blind until its one run), 51 passages",
                       BLIND6),
     "blind6-nogold": Setting("blind6-nogold", "the same, each question without its own passage", BLIND6, no_gold=True),
+    "blind7": Setting("blind7", "five more new documents with 30 unanswerable questions (130 questions, session 7; "
+                      "blind for two runs, a dev set since), 51 passages", BLIND7),
+    "blind7-nogold": Setting("blind7-nogold", "the same, each answerable question without its own passage", BLIND7,
+                             no_gold=True),
+    "blind8": Setting("blind8", "five more new documents with 30 unanswerable questions (130 questions, session 7, "
+                      "blind for its two runs: the session's starting and final code), 57 passages", BLIND8),
+    "blind8-nogold": Setting("blind8-nogold", "the same, each answerable question without its own passage", BLIND8,
+                             no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),
     "cmrc-full": Setting("cmrc-full", "CMRC 2018 dev, all 3,219 questions, 848 passages", CMRC_DEV),
@@ -81,15 +89,15 @@ def run_all(settings_names: list[str], recipes: list[str], runs: Path, reuse: bo
     for name in settings_names:
         setting = SETTINGS[name]
         eval_set = load_set(setting.set_path, limit=setting.limit, split=setting.split, no_gold=setting.no_gold)
-        for recipe in recipes:
-            out = runs / f"{name}-{recipe}"
+        for recipe_name in recipes:
+            out = runs / f"{name}-{recipe_name}"
             if reuse and (out / "summary.json").is_file():
                 summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
             else:
-                print(f"== {setting.title} / {recipe}", file=sys.stderr)
-                options = RunOptions(recipe=recipe, distractors=setting.distractors, label=f"{name} / {recipe}")
+                print(f"== {setting.title} / {recipe_name}", file=sys.stderr)
+                options = RunOptions(recipe=recipe_name, distractors=setting.distractors, label=f"{name} / {recipe_name}")
                 summary = run_eval(eval_set, app_settings, options, out)
-            summaries.append({**summary, "setting": name, "recipe": recipe, "dir": str(out)})
+            summaries.append({**summary, "setting": name, "recipe": recipe_name, "dir": str(out)})
     return summaries
 
 
@@ -143,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("build/eval-results"))
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here (default: print it)")
     parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold")
+    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,cmrc-test,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold,blind7,blind7-nogold,blind8,blind8-nogold")
     parser.add_argument("--reuse", action="store_true", help="reuse runs already under --runs")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.settings.split(",") if n.strip()]

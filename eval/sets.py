@@ -16,6 +16,10 @@ REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.js
 REPORT_HOLDOUT4 = Path(__file__).resolve().parent / "sets" / "report_holdout4.jsonl"
 BLIND5 = Path(__file__).resolve().parent / "data" / "blind5" / "blind5.json"
 BLIND6 = Path(__file__).resolve().parent / "data" / "blind6" / "blind6.json"
+BLIND7 = Path(__file__).resolve().parent / "data" / "blind7" / "blind7.json"
+BLIND8 = Path(__file__).resolve().parent / "data" / "blind8" / "blind8.json"
+# training sets of the answer selector and refusal model (eval/train.py), never evaluated on
+GEN_SETS = tuple(Path(__file__).resolve().parent / "data" / f"gen{n}" / f"gen{n}.json" for n in range(1, 9))
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
 SPLITS = ("train", "test")
 
@@ -79,7 +83,8 @@ def load_jsonl(path: Path | str) -> EvalSet:
 
 def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> EvalSet:
     """SQuAD-style JSON: every paragraph becomes a passage of the collection,
-    every question is asked against the whole collection. ``limit`` takes a
+    every question is asked against the whole collection; a question marked
+    ``is_impossible`` (SQuAD 2.0) is unanswerable. ``limit`` takes a
     fixed random sample of questions (same ``seed``, same sample)."""
     import random
 
@@ -93,10 +98,11 @@ def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> 
         for para in article["paragraphs"]:
             passages.append((para["id"], para["context"]))
             for qa in para["qas"]:
-                gold = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                gold = () if qa.get("is_impossible") else tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
                 items.append(EvalItem(
                     id=qa["id"], question=qa["question"], answers=gold[:1], evidence=gold,
-                    answerable=True, lang="zh", type="cmrc", gold=gold, context=para["id"],
+                    answerable=bool(gold), lang="zh", type="cmrc" if gold else "unanswerable", gold=gold,
+                    context=para["id"],
                 ))
     sample = None
     if limit is not None and limit < len(items):
@@ -122,10 +128,12 @@ def take_split(eval_set: EvalSet, split: str) -> EvalSet:
 
 
 def without_gold(eval_set: EvalSet) -> EvalSet:
-    """Negative rejection: every question asked with its own passage left out, so none is answerable."""
+    """Negative rejection: every answerable question asked with its own passage left out, so none is
+    answerable (the set's unanswerable questions are left out: they measure refusal already)."""
     if not all(i.context for i in eval_set.items):
         raise EvalSetError("--no-gold needs a SQuAD-style set (each question has its own passage)")
-    items = [replace(i, answerable=False, answers=(), evidence=(), without_context=True) for i in eval_set.items]
+    items = [replace(i, answerable=False, answers=(), evidence=(), without_context=True)
+             for i in eval_set.items if i.answerable]
     return replace(eval_set, name=f"{eval_set.name}-nogold", items=items)
 
 

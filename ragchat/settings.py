@@ -232,7 +232,9 @@ class AnswerSettings(_Section):
     min_answer_probability: float | None = Field(
         default=None, ge=0, le=1,
         description="Refuse when the refusal model's probability that the passages answer is below this. "
-        "Empty: the trained threshold (picked on cross-validation for false refusals <= 5%, see the models' manifest).",
+        "Empty: the trained threshold for the question's language (picked on cross-validation to refuse at most 5% "
+        "of the questions the selector answers right, in every training domain; see the models' manifest). "
+        "Higher refuses more questions without an answer and more answerable ones (docs/plots/refusal-curve.png).",
     )
     max_sentences: int = Field(default=3, ge=1, le=5, description="Most sentences in an extractive answer.")
     sure: float = Field(

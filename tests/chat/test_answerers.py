@@ -43,3 +43,27 @@ def test_the_llm_prompt_numbers_the_passages_and_carries_the_reminder(service):
 
 def test_pieces_cut_after_each_citation():
     assert list(pieces("甲。[1]乙。[2][3]丙")) == ["甲。[1]", "乙。[2][3]", "丙"]
+
+
+def test_a_trimmed_sentence_keeps_the_rest_of_the_short_answers_clause(service):
+    """``于2025年12月`` alone would read as the answer to "when did it start"; the clause says what happened."""
+    from chat.extractive import Candidate as Span
+    from chat.types import Passage
+
+    text = ("东院区项目总投资18.6亿元，总建筑面积21.4万平方米，设计床位1200张，于2025年12月实现主体结构封顶，"
+            "计划2027年下半年投入使用。")
+    passage = Passage(n=1, chunk_id="c1", doc_id="d", source="s.txt", heading=(), kind="body", text=text,
+                      spans=((0, len(text)),), score=1.0, dense_score=0.9, keyword_score=1.0)
+    question, _ = service.analyse(service.prepare(Request("东院区项目总投资多少？")))
+    learned = service.answerer(Request("q")).learned
+    cut = learned._trim(question, Span(passage, 0, len(text), 1.0), short="2025年12月")
+    assert cut.text.endswith("于2025年12月实现主体结构封顶")
+    assert "18.6亿元" in cut.text
+
+
+def test_a_questions_terms_come_in_its_own_order_whatever_the_hash_seed(service):
+    """Sums over the weights (coverage, the refusal's unknown share) must not change in their last bits
+    with Python's hash seed, or retraining would not give the same models."""
+    question = "肉牛养殖贷款的利率是多少？"
+    terms = list(service.extractive.term_weights(question))
+    assert len(terms) >= 3 and terms == sorted(terms, key=lambda t: (question.find(t), t))

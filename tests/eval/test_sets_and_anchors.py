@@ -85,3 +85,29 @@ def test_the_langchain_recipe_splits_at_1000_with_200_overlap(report_path, eval_
     # where consecutive chunks do not overlap, only the whitespace between paragraphs is left out
     assert all(doc.text[a.end:b.start].strip() == "" for a, b in zip(chunks, chunks[1:]) if a.end <= b.start)
     assert snapshot.manifest["chunking"]["chunk_size"] == 1000 and snapshot.vector_index.kind == "flat"
+
+
+def test_squad_2_unanswerable_questions_are_read_and_left_out_of_no_gold(tmp_path):
+    import json
+
+    data = {"version": "t", "data": [{"id": "D1", "title": "t", "paragraphs": [{"id": "D1_P1", "context": "全县粮食产量达到52万吨。", "qas": [
+        {"id": "q1", "question": "粮食产量是多少？", "answers": [{"text": "52万吨", "answer_start": 6}]},
+        {"id": "u1", "question": "全县的县长是谁？", "is_impossible": True, "answers": []},
+    ]}]}]}
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    items = {i.id: i for i in load_set(path).items}
+    assert items["q1"].answerable and items["q1"].gold == ("52万吨",)
+    assert not items["u1"].answerable and items["u1"].gold == () and items["u1"].type == "unanswerable"
+    nogold = load_set(path, no_gold=True).items
+    assert [i.id for i in nogold] == ["q1"] and not nogold[0].answerable and nogold[0].without_context
+
+
+def test_the_training_sets_are_never_evaluated_on():
+    from eval.gate import SETTINGS as GATE
+    from eval.results import SETTINGS as RESULTS
+    from eval.sets import GEN_SETS
+
+    assert len(GEN_SETS) == 8 and all(p.exists() for p in GEN_SETS)
+    evaluated = {s.path for s in GATE.values()} | {s.set_path for s in RESULTS.values()}
+    assert not evaluated & set(GEN_SETS)
