@@ -252,4 +252,7 @@ def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support
     why = support.frame_reason if support.framing and support.framed < 0.3 and support.frame_reason else (
         "the documents never mention what the question is about" if support.unknown > 0.7 else
         "no sentence of the passages answers the question")
+    if p >= limit:  # refused in the rules' band: say so, not a comparison that does not hold
+        return Decision(False, p, f"{why} (answer probability {p:.2f} < {models.threshold_high:.2f}, "
+                                  "and the refusal rules refuse)")
     return Decision(False, p, f"{why} (answer probability {p:.2f} < {limit:.2f})")

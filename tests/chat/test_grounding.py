@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chat.complete import complete
@@ -240,6 +242,8 @@ def service(tmp_path_factory) -> AnswerService:
 def test_near_misses_are_refused_and_their_twins_answered(service, report_text, near_miss, answerable):
     refused = service.answer(near_miss)
     assert refused.refused and refused.refusal_reason
+    shown = re.search(r"answer probability (\d\.\d\d) < (\d\.\d\d)", refused.refusal_reason)
+    assert shown is None or float(shown[1]) < float(shown[2])  # a comparison the reason shows holds
     answered = service.answer(answerable)
     assert not answered.refused and answered.citations
     for c in answered.citations:
