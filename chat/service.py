@@ -80,6 +80,10 @@ class AnswerService:
         self.quoting = Extractive(self.extractive, self.learned, self.models)
         self.endpoint = endpoint
         self._sentence_vectors: dict[str, np.ndarray] = {}
+        # the selector's sentence cosines (its ``dense`` features) mean what they meant in training only
+        # with the model it was trained with; with another model they stay missing
+        trained_with = self.models.manifest.get("embedding_model") if self.models is not None else None
+        self._dense_features = trained_with in (None, getattr(embeddings, "model_id", None))
         self.queries = QueryBuilder(snapshot.keyword, subwords="subwords" in settings.answer.expanders)
         self.expanders = expanders(settings.answer.expanders)
         self._documents: dict[str, str] = {}  # normalised document texts, for completing cut sentences
@@ -267,7 +271,10 @@ class AnswerService:
         if cands:
             scored = self.extractive.score(question.focus, passages, qvec, question.aliases)
             rules = {(c.passage.chunk_id, c.start): c.score for c in scored}
-        X = featurize(question, cands, self.extractive.terms_with(question.aliases), self.extractive.idf, rules)
+        sims = None
+        if cands and qvec is not None and self._dense_features:
+            sims = self._embed_sentences([c.text for c in cands]) @ np.asarray(qvec, dtype=np.float32)
+        X = featurize(question, cands, self.extractive.terms_with(question.aliases), self.extractive.idf, rules, sims)
         return cands, X
 
     def support(self, question: Question, passages: list[Passage]) -> tuple[Support, str, list[str]]:

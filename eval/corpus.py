@@ -42,15 +42,25 @@ def eval_embeddings(settings: Settings, cache_dir: Path) -> Embeddings:
     )
 
 
-def passage_docs(passages: list[tuple[str, str]], prefix: str = PASSAGE_PREFIX) -> list[LoadedDocument]:
-    """Each (id, text) passage as its own document, ``<prefix>-<id>``."""
-    return [
-        LoadedDocument(
+def passage_docs(
+    passages: list[tuple[str, str]], prefix: str = PASSAGE_PREFIX, titles: dict[str, str] | None = None
+) -> list[LoadedDocument]:
+    """Each (id, text) passage as its own document, ``<prefix>-<id>``.
+
+    A passage with a title in ``titles`` (a paragraph of a longer document) opens with it as a
+    heading line, as the paragraph's part of a file with that title line would be chunked: the
+    title is its chunks' heading, so a paragraph that says only 工程总投资 is still known to be
+    about the 白石峡水利枢纽 its title names. The title is a heading, never an answer sentence."""
+    titles = titles or {}
+    out = []
+    for pid, text in passages:
+        if pid in titles:
+            text = f"# {titles[pid]}\n\n{text}"
+        out.append(LoadedDocument(
             doc_id=f"{prefix}-{pid}", source=f"cmrc2018/{pid}", text=text, format="text", encoding="utf-8",
             content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        )
-        for pid, text in passages
-    ]
+        ))
+    return out
 
 
 def distractor_docs(path: Path = CMRC_DEV) -> list[LoadedDocument]:
@@ -65,7 +75,7 @@ def corpus_docs(eval_set: EvalSet, docs: tuple[Path, ...] = (), distractors: boo
     bundled report when there are none. ``distractors`` adds the CMRC passages.
     """
     if eval_set.passages:
-        loaded = passage_docs(eval_set.passages)
+        loaded = passage_docs(eval_set.passages, titles=eval_set.titles)
     else:
         loaded = [load_file(p) for p in (docs or (bundled_report(),))]
     if distractors:

@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from eval.corpus import CMRC_DEV
-from eval.sets import BLIND5, BLIND6, BLIND7, BLIND8, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4
+from eval.sets import (
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
+    REPORT_HOLDOUT5,
+)
 from ragchat.errors import RagchatError
 from ragchat.settings import Settings
 
@@ -45,6 +48,7 @@ SETTINGS = {
     "holdout2": GateSetting(REPORT_HOLDOUT2),
     "holdout3": GateSetting(REPORT_HOLDOUT3),
     "holdout4": GateSetting(REPORT_HOLDOUT4),
+    "holdout5": GateSetting(REPORT_HOLDOUT5),
     "cmrc_test": GateSetting(CMRC_DEV, split="test"),
     "cmrc_test_nogold": GateSetting(CMRC_DEV, split="test", no_gold=True),
     "blind5": GateSetting(BLIND5),
@@ -55,6 +59,8 @@ SETTINGS = {
     "blind7_nogold": GateSetting(BLIND7, no_gold=True),
     "blind8": GateSetting(BLIND8),
     "blind8_nogold": GateSetting(BLIND8, no_gold=True),
+    "blind9": GateSetting(BLIND9),
+    "blind9_nogold": GateSetting(BLIND9, no_gold=True),
 }
 
 

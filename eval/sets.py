@@ -14,10 +14,12 @@ REPORT_HOLDOUT = Path(__file__).resolve().parent / "sets" / "report_holdout.json
 REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.jsonl"
 REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.jsonl"
 REPORT_HOLDOUT4 = Path(__file__).resolve().parent / "sets" / "report_holdout4.jsonl"
+REPORT_HOLDOUT5 = Path(__file__).resolve().parent / "sets" / "report_holdout5.jsonl"
 BLIND5 = Path(__file__).resolve().parent / "data" / "blind5" / "blind5.json"
 BLIND6 = Path(__file__).resolve().parent / "data" / "blind6" / "blind6.json"
 BLIND7 = Path(__file__).resolve().parent / "data" / "blind7" / "blind7.json"
 BLIND8 = Path(__file__).resolve().parent / "data" / "blind8" / "blind8.json"
+BLIND9 = Path(__file__).resolve().parent / "data" / "blind9" / "blind9.json"
 # training sets of the answer selector and refusal model (eval/train.py), never evaluated on
 GEN_SETS = tuple(Path(__file__).resolve().parent / "data" / f"gen{n}" / f"gen{n}.json" for n in range(1, 9))
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
@@ -47,6 +49,8 @@ class EvalSet:
     name: str
     items: list[EvalItem]
     passages: list[tuple[str, str]] = field(default_factory=list)  # SQuAD-style: (id, text) collection
+    # SQuAD-style: a passage's document title, for documents of several paragraphs (see load_squad)
+    titles: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
     sample: dict | None = None  # {"limit": n, "seed": s, "of": total} when a fixed sample was taken
 
@@ -93,10 +97,13 @@ def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> 
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
     except (OSError, KeyError, json.JSONDecodeError) as exc:
         raise EvalSetError(f"cannot read SQuAD-style set {path}: {exc}") from None
-    passages, items = [], []
+    passages, items, titles = [], [], {}
     for article in data:
+        several = len(article["paragraphs"]) > 1
         for para in article["paragraphs"]:
             passages.append((para["id"], para["context"]))
+            if several and article.get("title", "").strip():
+                titles[para["id"]] = article["title"].strip()
             for qa in para["qas"]:
                 gold = () if qa.get("is_impossible") else tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
                 items.append(EvalItem(
@@ -108,7 +115,7 @@ def load_squad(path: Path | str, limit: int | None = None, seed: int = 2018) -> 
     if limit is not None and limit < len(items):
         sample = {"limit": limit, "seed": seed, "of": len(items)}
         items = sorted(random.Random(seed).sample(items, limit), key=lambda i: i.id)
-    return EvalSet(path.stem.removeprefix("squad-style-data_"), items, passages, path=path, sample=sample)
+    return EvalSet(path.stem.removeprefix("squad-style-data_"), items, passages, titles, path=path, sample=sample)
 
 
 def split_ids(split: str, path: Path = CMRC_SPLIT) -> frozenset[str]:

@@ -504,6 +504,8 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
         "features": list(FEATURES),
         "feature_groups": {g: list(f) for g, f in FEATURE_GROUPS.items()},
         "refusal_features": list(REFUSAL_FEATURES),
+        # the model behind the ``dense`` features: another model's cosines mean something else
+        "embedding_model": _embedding_model(),
         "selector": {"kind": kind, "cv_top1": {k: round(v, 4) for k, v in results.items()},
                      "platt": list(platts[kind]) if platts[kind] else None, "rank_params": RANK_PARAMS,
                      "cv_top1_by_set": per_set, "oracle_any_candidate": round(oracle, 4),
@@ -515,6 +517,13 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
     }
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
+
+
+def _embedding_model() -> str:
+    from index.models import embeddings_from_settings
+    from ragchat.settings import Settings
+
+    return str(getattr(embeddings_from_settings(Settings(), cached=False), "model_id", ""))
 
 
 def _share(values: np.ndarray) -> float | None:

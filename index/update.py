@@ -27,6 +27,8 @@ from index.store import DocRecord, Snapshot, check_model, load_snapshot, now_iso
 from index.vector import VectorIndex
 from ingest.loaders import doc_id_for, load_file
 from ingest.pipeline import Skipped, discover, ingest_document
+from ingest.normalize import normalize_text
+from ingest.sentences import sentence_spans
 from ingest.types import Chunk, LoadedDocument
 from ragchat import __version__
 from ragchat.errors import DocumentError, IndexNotFoundError, IndexStoreError, ModelMismatchError
@@ -236,6 +238,9 @@ def _build(
             n_chars=len(doc.text), indexed_at=now_iso(),
         )
     new_vectors, embedded = _embed(new_chunks, settings, embeddings, progress)
+    if settings.index.embed_sentences and hasattr(embeddings, "misses"):  # only a cache keeps them
+        texts = [doc.text for doc_id, doc in plan.docs.items() if doc_id not in skipped_docs]
+        _embed_sentences(new_chunks, texts, embeddings, progress)
     chunks += new_chunks
     dim = new_vectors.shape[1] if len(new_vectors) else (old.vectors.shape[1] if old is not None else 0)
     if not dim:
@@ -273,21 +278,46 @@ def build_snapshot(
     return snapshot
 
 
+def candidate_texts(chunks: list[Chunk], documents: list[str]) -> list[str]:
+    """The texts the answer selector may embed (chat.features.candidates) for passages of
+    ``chunks`` of ``documents``: each chunk's sentences, the sentences of each line of each
+    normalised document (a passage cut mid-sentence is completed from it, never across a line
+    end: chat/complete.py), and the whole list of an outline chunk."""
+    texts = [c.text for c in chunks if c.kind == "outline"]
+    lines = [line for d in documents for line in normalize_text(d).split("\n")]  # completion stops at a line end
+    for text in [c.text for c in chunks if c.kind != "outline"] + lines:
+        texts += [text[s:e] for s, e in sentence_spans(text)]
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
+def _embed_sentences(chunks: list[Chunk], documents: list[str], embeddings: Embeddings, progress: bool) -> None:
+    """Put the candidate sentences of ``chunks`` into the embedding cache, so that answering
+    finds their vectors there instead of embedding them while the user waits."""
+    texts = candidate_texts(chunks, documents)
+    if texts:
+        _with_progress(embeddings, progress, lambda: embeddings.embed_documents(texts))
+
+
+def _with_progress(embeddings: Embeddings, progress: bool, work):
+    inner = getattr(embeddings, "inner", embeddings)
+    previous = getattr(inner, "progress", None)
+    if previous is not None:
+        inner.progress = progress
+    try:
+        return work()
+    finally:
+        if previous is not None:
+            inner.progress = previous
+
+
 def _embed(chunks: list[Chunk], settings: Settings, embeddings: Embeddings, progress: bool) -> tuple[np.ndarray, int]:
     """Vectors of ``chunks`` and how many texts the model itself embedded."""
     if not chunks:
         return np.zeros((0, 0), np.float32), 0
     texts = [embed_text(c, settings.index.with_headings) for c in chunks]
     misses_before = getattr(embeddings, "misses", None)
-    inner = getattr(embeddings, "inner", embeddings)
-    previous = getattr(inner, "progress", None)
-    if previous is not None:
-        inner.progress = progress
-    try:
-        vectors = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
-    finally:
-        if previous is not None:
-            inner.progress = previous
+    vectors = np.asarray(_with_progress(embeddings, progress, lambda: embeddings.embed_documents(texts)),
+                         dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(texts):
         raise ModelMismatchError(f"the embedding model returned {vectors.shape} for {len(texts)} texts")
     embedded = getattr(embeddings, "misses", 0) - misses_before if misses_before is not None else len(set(texts))

@@ -167,6 +167,12 @@ class IndexSettings(_Section):
         description="Index each chunk (dense and keyword) with its nearest heading in front, so "
         "that a question naming a section finds its passages (measured: see docs/index.md).",
     )
+    embed_sentences: bool = Field(
+        default=True,
+        description="Also embed each chunk's sentences when indexing, into the embedding cache, for the "
+        "answer selector's sentence-to-question similarity (docs/chat.md). Off: a sentence is embedded "
+        "the first time it is a candidate, which adds about 25 ms a sentence to that answer.",
+    )
 
 
 class RetrievalSettings(_Section):
@@ -238,7 +244,7 @@ class AnswerSettings(_Section):
     )
     max_sentences: int = Field(default=3, ge=1, le=5, description="Most sentences in an extractive answer.")
     sure: float = Field(
-        default=0.7, ge=0, le=1.01,
+        default=0.8, ge=0, le=1.01,
         description="A top sentence with at least this selector probability is answered alone; "
         "below it, close runners-up are added (up to `max_sentences`). Chosen on the training data's "
         "out-of-fold curve of containment against length (docs/answer-length.md).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -213,3 +214,37 @@ def test_the_answer_carries_its_short_answer_and_probability(service):
     assert data["short"] == "131.7万头" and data["probability"] == round(answer.probability, 4)
     refused = service.answer("四平市的地铁线路有几条?")
     assert refused.refused and refused.short == "" and refused.probability < 0.5
+
+
+def test_answering_embeds_no_sentence_that_indexing_did_not(service):
+    """The selector's sentence similarity reads vectors the index build put in the cache: an answer
+    looks its candidate sentences up (hits) and sends none to the model (misses)."""
+    cache = service.embeddings
+    hits, misses = cache.hits, cache.misses
+    answer = service.answer("沟渠修复治理了多少公里？")
+    assert not answer.refused
+    assert cache.misses == misses and cache.hits > hits
+
+
+def test_without_sentence_vectors_at_index_time_answering_embeds_them(tmp_path):
+    settings = load_settings(home=tmp_path)
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"embed_sentences": False})})
+    service = AnswerService.from_settings(settings)
+    misses = service.embeddings.misses
+    assert not service.answer("沟渠修复治理了多少公里？").refused
+    assert service.embeddings.misses > misses
+
+
+def test_sentence_cosines_are_features_only_with_the_model_they_were_trained_with(service):
+    from dataclasses import replace
+
+    from chat.features import INDEX
+
+    cols = [INDEX[f] for f in ("s_dense", "s_dense_rel", "s_dense_rank")]
+    found = service.retrieve("沟渠修复治理了多少公里？")
+    _, X = service.features(found.question, found.passages, found.qvec)
+    assert len(X) and np.isfinite(X[:, cols]).all()
+    other = replace(service.models, manifest={**service.models.manifest, "embedding_model": "some/other-model"})
+    elsewhere = AnswerService(service.settings, service.snapshot, service.embeddings, models=other)
+    _, X = elsewhere.features(found.question, found.passages, found.qvec)
+    assert len(X) and np.isnan(X[:, cols]).all()

@@ -23,6 +23,7 @@ HOLDOUTS = [
     "report_holdout2.jsonl",
     "report_holdout3.jsonl",
     "report_holdout4.jsonl",
+    "report_holdout5.jsonl",
 ]
 
 # Photo captions printed inside the report; dropping them rejoins the sentence they split.

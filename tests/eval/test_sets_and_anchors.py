@@ -111,3 +111,34 @@ def test_the_training_sets_are_never_evaluated_on():
     assert len(GEN_SETS) == 8 and all(p.exists() for p in GEN_SETS)
     evaluated = {s.path for s in GATE.values()} | {s.set_path for s in RESULTS.values()}
     assert not evaluated & set(GEN_SETS)
+
+
+def test_a_paragraph_of_a_longer_document_is_indexed_under_its_title(tmp_path):
+    """A paragraph that says only 工程总投资 is found by the project's name in its document's title,
+    as it would be in a file with that title line; a one-paragraph article gets no title line."""
+    import json
+
+    from ingest.pipeline import ingest_document
+    from index.update import embed_text
+    from ragchat.settings import Settings
+
+    title = "白石峡水利枢纽工程通过竣工验收"
+    data = {"version": "t", "data": [
+        {"id": "D1", "title": title, "paragraphs": [
+            {"id": "D1_P1", "context": "白石峡水利枢纽工程昨日通过竣工验收。", "qas": []},
+            {"id": "D1_P2", "context": "工程总投资186.4亿元，其中中央预算内投资78.3亿元。", "qas": [
+                {"id": "q1", "question": "白石峡工程总共花了多少钱？", "answers": [{"text": "186.4亿元", "answer_start": 5}]}]},
+        ]},
+        {"id": "D2", "title": "锣鼓经", "paragraphs": [
+            {"id": "D2_P1", "context": "锣鼓经是传统器乐常用的打击乐记谱方法。", "qas": []}]},
+    ]}
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    eval_set = load_set(path)
+    assert eval_set.titles == {"D1_P1": title, "D1_P2": title}
+    docs = {d.doc_id: d for d in corpus_docs(eval_set)}
+    assert docs["cmrc-D2_P1"].text == "锣鼓经是传统器乐常用的打击乐记谱方法。"
+    chunks = ingest_document(docs["cmrc-D1_P2"], Settings().chunking)
+    assert [c.heading_path for c in chunks] == [(title,)]
+    assert all(title not in c.text for c in chunks)  # a heading, never an answer sentence
+    assert embed_text(chunks[0], True).startswith(title)  # what the dense and keyword index see
