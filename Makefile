@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m index.bench --out docs/bench-index.md
 	$(BIN)/python -m index.bench_faiss | tee docs/bench-faiss.md
 	$(BIN)/python -m eval.bench_answer --out docs/bench-answer.md
+	$(BIN)/python -m eval.bench_first_ask --out docs/bench-first-ask.md
 
 ## docs: regenerate docs/settings.md from the settings object
 docs: $(STAMP)
