@@ -134,6 +134,11 @@ READING = """### Reading the tables
   question also asked without its own passage and with its answer sentences blanked, so they are
   not the end-to-end figures of docs/eval-results.md. One question is 1.1–1.9 points on the
   report sets (46–58 answerable questions): only differences of several points mean much there.
+- **The `dense` group** (session 8) does not raise the selector's top-1 here: on the 300-question
+  CMRC sample 0.830 with it, 0.837 without (two questions), and within a question either way on
+  the report sets. End to end on the whole CMRC test half (1,631 questions) it raised gold
+  contained 0.795 → 0.813 (52 fixed, 22 broken, p = 0.0006, docs/chat.md), where it also orders
+  the runners-up and feeds the refusal model. Its refusal columns here are mixed too.
 - **Expanders**: `places` and `follow_up` change nothing here: these sets have one document
   (nothing to set aside) and no conversation; each is tested on its own in
   `tests/chat/test_expanders.py`. `ordinal_part` and `named_section` serve a handful of report
