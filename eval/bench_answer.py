@@ -62,11 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         values = timings.get(stage, [])
         if values:
             lines.append(f"| {stage} | {percentile(values, 0.5):.1f} | {percentile(values, 0.95):.1f} |")
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    print(text)
+    emit(lines, args.out)
     return 0
+
+
+def emit(lines: list[str], out: Path | None) -> None:
+    """A benchmark's Markdown: written to ``out`` when given, and printed."""
+    text = "\n".join(lines) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from eval.bench_answer import emit
 from eval.metrics import percentile
 
 
@@ -63,10 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             build, times = pool.submit(measure, flag).result()
         lines.append(f"| {str(flag).lower()} | {build:.1f} | {percentile(times, 0.5):.1f} | {percentile(times, 0.95):.1f} |")
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    print(text)
+    emit(lines, args.out)
     return 0
 
 
