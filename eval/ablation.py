@@ -25,8 +25,8 @@ import numpy as np
 
 from chat.features import FEATURE_GROUPS, without
 from eval.train import (
-    FEATURES_CACHE, FOLDS, Run, answered_right, collect, fit_refusal, fit_selector, folds_of, load_runs, refusal_matrix, refuses,
-    run_weights, save_runs, selector_probabilities, thresholds,
+    FEATURES_CACHE, FOLDS, Run, StaleFeaturesError, answered_right, collect, fit_refusal, fit_selector, folds_of,
+    load_runs, refusal_matrix, refuses, run_weights, save_runs, selector_probabilities, thresholds,
 )
 from ragchat.settings import EXPANDERS, Settings
 
@@ -78,8 +78,11 @@ def heldout_runs(cmrc_limit: int, log) -> dict[str, list[Run]]:
     for name, eval_set in _sets(cmrc_limit)[1:]:
         path = BUILD / f"features-{name}.npz"
         if path.exists():
-            out[name] = load_runs(path)
-            continue
+            try:
+                out[name] = load_runs(path)
+                continue
+            except StaleFeaturesError:  # collected by code with other features: collect again
+                log(f"{path} is stale; collecting {name} again")
         runs = collect(progress=False, datasets=[(name, eval_set)])
         save_runs(runs, path)
         out[name] = runs

@@ -20,7 +20,7 @@ import numpy as np
 
 from chat.features import INDEX
 from chat.selector import load_models
-from eval.train import FEATURES_CACHE, folds_of, load_runs, selector_probabilities
+from eval.train import FEATURES_CACHE, StaleFeaturesError, folds_of, load_runs, selector_probabilities
 from ragchat.settings import AnswerSettings
 
 SURE = (1.01, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0)
@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/answer-length.md"))
     args = parser.parse_args(argv)
-    runs = load_runs(FEATURES_CACHE)
+    try:
+        runs = load_runs(FEATURES_CACHE)
+    except (OSError, StaleFeaturesError) as exc:
+        raise SystemExit(f"cannot read the training features: {exc}; run `make train` first") from None
     kind = load_models().manifest["selector"]["kind"]
     probs, _ = selector_probabilities(kind, runs, folds_of(runs))
     keep = [i for i, r in enumerate(runs) if r.kind == "normal" and r.answerable]

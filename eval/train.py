@@ -46,6 +46,7 @@ from chat.selector import (
     Scored, refusal_row,
 )
 from eval.textnorm import norm
+from ragchat.errors import RagchatError
 
 MAX_REFUSED_RIGHT = 0.05  # the share of right answers the refusal threshold may refuse, in every domain
 FOLDS = 5
@@ -173,10 +174,15 @@ def save_runs(runs: list[Run], path: Path) -> None:
     )
 
 
+class StaleFeaturesError(RagchatError):
+    """A features cache was collected by code that computes other features."""
+
+
 def load_runs(path: Path) -> list[Run]:
+    """The runs saved by ``save_runs``; :class:`StaleFeaturesError` when their features are not this code's."""
     data = np.load(path, allow_pickle=False)
     if tuple(data["features"]) != FEATURES:
-        raise SystemExit(f"{path} holds other features than this code computes; run without --reuse")
+        raise StaleFeaturesError(f"{path} holds other features than this code computes; collect them again")
     X, y = data["X"], data["y"]  # read once: each access to an npz member decompresses it again
     runs, at = [], 0
     for size, meta in zip(data["sizes"], data["meta"]):
@@ -576,7 +582,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     if args.reuse and args.features.exists():
-        runs = load_runs(args.features)
+        try:
+            runs = load_runs(args.features)
+        except StaleFeaturesError as exc:
+            raise SystemExit(f"{exc}: run without --reuse") from None
     else:
         runs = collect()
         save_runs(runs, args.features)

@@ -100,3 +100,22 @@ def test_an_english_question_is_held_to_the_english_threshold(tmp_path):
     models = load_models(MODELS_DIR)
     assert models.limit("zh") == models.threshold
     assert models.limit("en") == models.manifest["refusal"]["threshold_en"]
+
+
+def test_features_collected_by_other_code_are_a_clear_error(tmp_path):
+    """A features cache whose feature list is not this code's is refused by name, not read wrong."""
+    import numpy as np
+
+    from chat.features import FEATURES
+    from eval.train import Run, StaleFeaturesError, load_runs, save_runs
+
+    path = tmp_path / "features.npz"
+    run = Run("q1", "report-dev", "normal", True, np.zeros((2, len(FEATURES)), np.float32),
+              np.asarray([1, 0], np.int8), (0.5, 0.5, 0.0, 0.8, 0.0), 3, "zh")
+    save_runs([run], path)
+    assert [r.qid for r in load_runs(path)] == ["q1"]
+    data = dict(np.load(path, allow_pickle=False))
+    data["features"] = np.asarray(list(data["features"])[:-1])  # one feature fewer than this code computes
+    np.savez_compressed(path, **data)
+    with pytest.raises(StaleFeaturesError, match="other features"):
+        load_runs(path)
