@@ -21,6 +21,7 @@ from typing import Iterable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from index.embeddings.cache import CachedEmbeddings
 from index.keyword.bm25 import KeywordIndex
 from index.lock import index_lock
 from index.store import DocRecord, Snapshot, check_model, load_snapshot, now_iso, write_snapshot
@@ -238,7 +239,7 @@ def _build(
             n_chars=len(doc.text), indexed_at=now_iso(),
         )
     new_vectors, embedded = _embed(new_chunks, settings, embeddings, progress)
-    if settings.index.embed_sentences and hasattr(embeddings, "misses"):  # only a cache keeps them
+    if settings.index.embed_sentences and isinstance(embeddings, CachedEmbeddings):  # only a cache keeps them
         texts = [doc.text for doc_id, doc in plan.docs.items() if doc_id not in skipped_docs]
         _embed_sentences(new_chunks, texts, embeddings, progress)
     chunks += new_chunks
@@ -290,12 +291,12 @@ def candidate_texts(chunks: list[Chunk], documents: list[str]) -> list[str]:
     return list(dict.fromkeys(t for t in texts if t.strip()))
 
 
-def _embed_sentences(chunks: list[Chunk], documents: list[str], embeddings: Embeddings, progress: bool) -> None:
+def _embed_sentences(chunks: list[Chunk], documents: list[str], embeddings: CachedEmbeddings, progress: bool) -> None:
     """Put the candidate sentences of ``chunks`` into the embedding cache, so that answering
     finds their vectors there instead of embedding them while the user waits."""
     texts = candidate_texts(chunks, documents)
     if texts:
-        _with_progress(embeddings, progress, lambda: embeddings.embed_documents(texts))
+        _with_progress(embeddings, progress, lambda: embeddings.fill(texts))
 
 
 def _with_progress(embeddings: Embeddings, progress: bool, work):

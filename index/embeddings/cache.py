@@ -103,9 +103,19 @@ class CachedEmbeddings(Embeddings):
     # --- langchain interface --------------------------------------------------
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        keys, found = self._vectors(texts)
+        return [found[key].tolist() for key in keys]
+
+    def fill(self, texts: list[str]) -> None:
+        """Embed and store the texts the cache lacks, returning nothing: a later call finds
+        them (the index build fills in the answer selector's sentences this way)."""
+        self._vectors(texts)
+
+    def _vectors(self, texts: list[str]) -> tuple[list[bytes], dict[bytes, np.ndarray]]:
+        """Each text's key, and the vector of each key: from the cache, else from the model."""
         items = check_texts(texts)
         if not items:
-            return []
+            return [], {}
         keys = [text_key(text) for text in items]
         unique: dict[bytes, str] = dict(zip(keys, items, strict=True))
         with self._lock:
@@ -116,7 +126,7 @@ class CachedEmbeddings(Embeddings):
             self.misses += len(missing)
         if missing:
             found.update(self._embed_missing(missing, unique))
-        return [found[key].tolist() for key in keys]
+        return keys, found
 
     def _embed_missing(self, missing: list[bytes], unique: dict[bytes, str]) -> dict[bytes, np.ndarray]:
         """Embed in slices of ``commit_every`` texts and store each slice at once, so an

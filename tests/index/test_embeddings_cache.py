@@ -70,6 +70,16 @@ def test_misses_then_hits_and_one_batched_call(db: Path) -> None:
     assert len(cache) == 5
 
 
+def test_fill_stores_what_is_missing_and_a_later_call_finds_it(db: Path) -> None:
+    inner = CountingEmbeddings()
+    cache = CachedEmbeddings(inner, db)
+    cache.embed_documents(["甲"])
+    assert cache.fill(["甲", "乙", "丙"]) is None  # warms the cache, returns no vectors
+    assert inner.calls == [["甲"], ["乙", "丙"]]
+    assert cache.embed_documents(["丙", "乙"]) == [fake_vector("fake/v1" + t) for t in ["丙", "乙"]]
+    assert inner.calls[-1] == ["乙", "丙"] and len(cache) == 3
+
+
 def test_order_is_preserved_for_a_shuffled_mix(db: Path) -> None:
     cache = CachedEmbeddings(CountingEmbeddings(), db)
     texts = [f"text {i}" for i in range(50)]
