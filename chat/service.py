@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -91,13 +91,15 @@ class AnswerService:
                                 | RunnableLambda(self._decide))
 
     @classmethod
-    def from_settings(cls, settings: Settings, progress: bool = False) -> "AnswerService":
-        """Open the configured index (building it on first run) and the configured LLM, if any."""
+    def from_settings(cls, settings: Settings, progress: bool = False,
+                      on_wait: Callable[[str], None] | None = None) -> "AnswerService":
+        """Open the configured index (building it on first run, or waiting for the process
+        that is building it: ``on_wait`` is told) and the configured LLM, if any."""
         from index.models import embeddings_from_settings
         from index.open import open_index
 
         embeddings = embeddings_from_settings(settings)
-        snapshot = open_index(settings, embeddings, progress=progress)
+        snapshot = open_index(settings, embeddings, progress=progress, on_wait=on_wait)
         endpoint = None
         if settings.llm.base_url and settings.llm.model:
             from chat.llm import ChatEndpoint

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langchain_core.embeddings import Embeddings
 
 from index.store import Snapshot, load_snapshot
@@ -10,11 +12,16 @@ from ragchat.errors import IndexNotFoundError
 from ragchat.settings import Settings
 
 
-def open_index(settings: Settings, embeddings: Embeddings, build_if_missing: bool = True, progress: bool = False) -> Snapshot:
+def open_index(
+    settings: Settings, embeddings: Embeddings, build_if_missing: bool = True, progress: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+) -> Snapshot:
     """The live index at ``settings.index_dir``.
 
     With no index there yet, the configured corpus (the bundled report by
-    default) is indexed first.
+    default) is indexed first. When another process is already building it,
+    this waits for that build (``index.first_build_wait_s``; ``on_wait`` is told
+    the builder's pid), whose documents are then found unchanged.
     """
     model_id = str(getattr(embeddings, "model_id", ""))
     try:
@@ -22,5 +29,6 @@ def open_index(settings: Settings, embeddings: Embeddings, build_if_missing: boo
     except IndexNotFoundError:
         if not build_if_missing:
             raise
-    update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress)
+    update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress,
+                 wait=settings.index.first_build_wait_s, on_wait=on_wait)
     return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)

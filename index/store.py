@@ -16,13 +16,17 @@
 
 A writer builds a new version in a temporary folder, renames it into place
 and then replaces ``CURRENT``. A crash at any point leaves the previous
-version live and whole. Readers verify the checksums before they trust a file.
+version live and whole. Readers verify the checksums before they trust a file,
+hold a lease on the version they read (:mod:`index.lease`), so that no writer
+prunes it under them, and fall back to the newest intact version when the live
+one is damaged. docs/reliability.md lists what is promised and how it is tested.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -33,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from index.keyword.bm25 import KeywordIndex
+from index.lease import Lease, retire, stale_leases
 from index.vector import VectorIndex
 from ingest.types import Chunk
 from ragchat.errors import CorruptIndexError, IndexNotFoundError, ModelMismatchError, RagchatError
@@ -40,6 +45,7 @@ from ragchat.errors import CorruptIndexError, IndexNotFoundError, ModelMismatchE
 FORMAT = "ragchat-index/1"
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,19 @@ class Snapshot:
     vector_index: VectorIndex
     keyword: KeywordIndex
     path: Path | None = None
+    lease: Lease | None = None  # held while this snapshot may read its folder
+    pointer: str = ""  # what CURRENT named when this was loaded
+    damage: str = ""  # why CURRENT's version was not loaded, when this is an older one
     _texts: dict[str, str] = field(default_factory=dict)
     _rows: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rows = {c.id: i for i, c in enumerate(self.chunks)}
+
+    def close(self) -> None:
+        """Let writers prune this version (texts not read yet can no longer be read)."""
+        if self.lease is not None:
+            self.lease.release()
 
     @property
     def model_id(self) -> str:
@@ -92,7 +106,7 @@ class Snapshot:
         return self._texts[doc_id]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -138,9 +152,9 @@ def write_snapshot(index_dir: Path, snapshot: Snapshot, texts: dict[str, str]) -
         text = texts[doc_id] if doc_id in texts else snapshot.document_text(doc_id)
         (tmp / "docs" / f"{doc_id}.txt").write_text(text, encoding="utf-8")
     files = {
-        str(p.relative_to(tmp)): _sha256(p)
+        str(p.relative_to(tmp)): file_sha256(p)
         for p in sorted(tmp.rglob("*"))
-        if p.is_file() and not p.is_relative_to(tmp / "keyword")
+        if p.is_file()
     }
     manifest = dict(snapshot.manifest, files=files, documents={k: asdict(v) for k, v in snapshot.documents.items()})
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -158,14 +172,25 @@ def write_snapshot(index_dir: Path, snapshot: Snapshot, texts: dict[str, str]) -
 
 
 def _prune(index_dir: Path, keep: set[str]) -> None:
-    """Drop versions other than the live one and the one before it, and stale temp folders."""
-    for name in sorted(p.name for p in index_dir.glob("v-*") if p.is_dir()):
+    """Drop versions other than the live one and the one before it, unless a reader holds
+    them, and what dead writers left: temporary folders and pointer files, lease files."""
+    for name in versions(index_dir):
         if name not in keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
-    for tmp in index_dir.glob(".tmp-*"):
+            retire(index_dir, name)
+    for name in stale_leases(index_dir):
+        retire(index_dir, name)
+    for tmp in [*index_dir.glob(".tmp-*"), *index_dir.glob(f".{POINTER}.tmp-*")]:
         pid = tmp.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+def versions(index_dir: Path) -> list[str]:
+    """The version folders, oldest first."""
+    return sorted(p.name for p in index_dir.glob("v-*") if p.is_dir() and p.name[2:].isdigit())
 
 
 def _alive(pid: int) -> bool:
@@ -180,17 +205,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def live_version(index_dir: Path) -> Path:
-    """The folder of the live version; :class:`IndexNotFoundError` if there is none."""
+def pointer_name(index_dir: Path) -> str:
+    """What ``CURRENT`` names; :class:`IndexNotFoundError` if there is no index."""
     pointer = index_dir / POINTER
-    if not pointer.is_file():
+    try:
+        return pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
         raise IndexNotFoundError(
             f"no index at {index_dir}; build one with `ragchat index add PATH` or `ragchat index rebuild`"
-        )
-    name = pointer.read_text(encoding="utf-8").strip()
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(f"cannot read {pointer} ({exc}); run `ragchat index rebuild`") from None
+
+
+def live_version(index_dir: Path) -> Path:
+    """The folder of the live version; :class:`IndexNotFoundError` if there is none."""
+    name = pointer_name(index_dir)
     folder = index_dir / name
     if not name.startswith("v-") or not folder.is_dir():
-        raise CorruptIndexError(f"{pointer} names {name!r}, which is not an index version; run `ragchat index rebuild`")
+        raise CorruptIndexError(
+            f"{index_dir / POINTER} names {name!r}, which is not an index version; run `ragchat index rebuild`"
+        )
     return folder
 
 
@@ -220,25 +255,122 @@ def check_model(manifest: dict[str, Any], model_id: str, dimension: int | None =
 
 
 def load_snapshot(
-    index_dir: Path, model_id: str | None = None, ef_search: int = 512, cache_dir: Path | None = None
+    index_dir: Path, model_id: str | None = None, ef_search: int = 512, cache_dir: Path | None = None,
+    fallback: bool = True,
 ) -> Snapshot:
-    """Load and verify the live version.
+    """Load and verify the live version, holding a reader lease on it.
 
     ``cache_dir`` keeps jieba's parsed dictionary between processes.
     With ``model_id``, an index built by another embedding model raises
     :class:`ModelMismatchError`. Missing, truncated or altered files raise
-    :class:`CorruptIndexError`, never an error from deep inside FAISS.
+    :class:`CorruptIndexError`, never an error from deep inside FAISS; with
+    ``fallback``, the newest intact older version is loaded instead, with the
+    damage logged and kept in ``Snapshot.damage``.
     """
-    folder = live_version(index_dir)
+    damage: CorruptIndexError | None = None
+    for _ in range(16):  # CURRENT may move on while it is read
+        name = pointer_name(index_dir)
+        if not name.startswith("v-") or "/" in name:
+            damage = CorruptIndexError(
+                f"{index_dir / POINTER} names {name!r}, which is not an index version; run `ragchat index rebuild`")
+            break
+        lease = Lease(index_dir, name)
+        if not (index_dir / name).is_dir():
+            lease.release()
+            if pointer_name(index_dir) != name:
+                continue
+            damage = CorruptIndexError(
+                f"{index_dir / POINTER} names {name!r}, which is not an index version; run `ragchat index rebuild`")
+            break
+        try:
+            return _load_version(index_dir / name, lease, name, model_id, ef_search, cache_dir)
+        except CorruptIndexError as exc:
+            damage = exc
+            break
+    else:
+        raise CorruptIndexError(f"{index_dir / POINTER} keeps changing; another process is rewriting the index")
+    if not fallback:
+        raise damage
+    for older in reversed(versions(index_dir)):
+        if older == name:
+            continue
+        lease = Lease(index_dir, older)
+        if not (index_dir / older).is_dir():  # pruned meanwhile
+            lease.release()
+            continue
+        try:
+            snapshot = _load_version(index_dir / older, lease, name, model_id, ef_search, cache_dir)
+        except CorruptIndexError:
+            continue
+        snapshot.damage = str(damage)
+        LOG.warning("the live index version is damaged (%s); serving the older version %s", damage, older)
+        return snapshot
+    raise damage
+
+
+def _load_version(
+    folder: Path, lease: Lease | None, pointer: str, model_id: str | None, ef_search: int, cache_dir: Path | None
+) -> Snapshot:
+    """One version, verified; the lease is released unless the snapshot is returned."""
+    try:
+        manifest = verify_files(folder)
+        if model_id is not None:
+            check_model(manifest, model_id)
+        snapshot = _read_parts(folder, manifest, ef_search, cache_dir)
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    snapshot.lease, snapshot.pointer = lease, pointer
+    return snapshot
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    """One version as :func:`verify_index` found it."""
+
+    version: str
+    live: bool
+    problem: str = ""  # empty when every file is intact and the parts agree
+
+
+def verify_index(index_dir: Path, cache_dir: Path | None = None) -> list[VersionCheck]:
+    """Every version checked (each file against its checksum, then read in full), oldest first;
+    the live one is flagged. :class:`IndexNotFoundError` when there is no index."""
+    try:
+        live = pointer_name(index_dir)
+    except CorruptIndexError:
+        live = ""
+    checks = []
+    for name in versions(index_dir):
+        lease = Lease(index_dir, name)
+        try:
+            if not (index_dir / name).is_dir():
+                continue  # pruned meanwhile
+            _read_parts(index_dir / name, verify_files(index_dir / name), 8, cache_dir)
+            checks.append(VersionCheck(name, name == live))
+        except CorruptIndexError as exc:
+            checks.append(VersionCheck(name, name == live, str(exc)))
+        finally:
+            lease.release()
+    if live not in {c.version for c in checks}:
+        checks.append(VersionCheck(live, True, f"{index_dir / POINTER} names {live!r}, which is not an index version"))
+    return checks
+
+
+def verify_files(folder: Path) -> dict[str, Any]:
+    """The manifest of ``folder``, after checking every file it lists against its checksum."""
     manifest = read_manifest(folder)
-    if model_id is not None:
-        check_model(manifest, model_id)
     for rel, digest in manifest.get("files", {}).items():
         path = folder / rel
         if not path.is_file():
             raise CorruptIndexError(f"index file missing: {path}; run `ragchat index rebuild`")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise CorruptIndexError(f"index file damaged (checksum mismatch): {path}; run `ragchat index rebuild`")
+    return manifest
+
+
+def _read_parts(folder: Path, manifest: dict[str, Any], ef_search: int, cache_dir: Path | None) -> Snapshot:
     try:
         with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh]

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -24,7 +24,9 @@ from langchain_core.embeddings import Embeddings
 from index.embeddings.cache import CachedEmbeddings
 from index.keyword.bm25 import KeywordIndex
 from index.lock import index_lock
-from index.store import DocRecord, Snapshot, check_model, load_snapshot, now_iso, write_snapshot
+from index.recover import Recovered, recover_documents
+from index.store import (POINTER, DocRecord, Snapshot, check_model, load_snapshot, now_iso, versions,
+                         write_snapshot)
 from index.vector import VectorIndex
 from ingest.loaders import doc_id_for, load_file
 from ingest.pipeline import Skipped, discover, ingest_document
@@ -32,7 +34,7 @@ from ingest.normalize import normalize_text
 from ingest.sentences import sentence_spans
 from ingest.types import Chunk, LoadedDocument
 from ragchat import __version__
-from ragchat.errors import DocumentError, IndexNotFoundError, IndexStoreError, ModelMismatchError
+from ragchat.errors import CorruptIndexError, DocumentError, IndexNotFoundError, IndexStoreError, ModelMismatchError
 from ragchat.settings import Settings
 
 # Bump when cleaning or splitting changes what chunks a document gives.
@@ -55,6 +57,8 @@ class UpdateReport:
     n_chunks: int = 0
     seconds: float = 0.0
     version: str = ""
+    repaired: str = ""  # the damage of the live version that this update rebuilt around
+    notes: list[str] = field(default_factory=list)  # what a repair could not recover
 
     def summary(self) -> str:
         return (
@@ -123,63 +127,97 @@ def update_index(
     remove: Iterable[str] = (),
     rebuild: bool = False,
     progress: bool = False,
+    wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> UpdateReport:
     """Apply one change to the index at ``index_dir``, atomically.
 
-    ``rebuild`` re-chunks and re-embeds every document from the text stored in
-    the index (vectors still come from the cache when the model is the same).
-    Raises :class:`IndexLockedError` when another process holds the lock and
-    :class:`ModelMismatchError` when adding to an index of another model.
+    ``rebuild`` re-chunks and re-embeds every document from its stored text
+    (:mod:`index.recover`: never from the chunk store, FAISS or BM25 files, so
+    it repairs any damage to them); vectors still come from the cache when the
+    model is the same. A change to an index whose live version is damaged is
+    made the same way, and says so in ``report.repaired``.
+    Waits up to ``wait`` seconds for another writer (``on_wait`` is told), then
+    raises :class:`IndexLockedError`; raises :class:`ModelMismatchError` when
+    adding to an index of another model.
     """
     started = time.perf_counter()
     report = UpdateReport()
-    with index_lock(index_dir):
-        old = _load_old(index_dir, embeddings, rebuild)
-        records = dict(old.documents) if old else {}
-        for target in remove:
-            doc_id = resolve_doc_id(target, records)
-            report.removed.append(records.pop(doc_id).source)
-        plan = _plan(old, records, settings, add, rebuild, report, progress)
-        snapshot, texts, embedded = _build(old, plan, settings, embeddings, progress)
-        report.chunks_embedded = embedded
-        if not (report.added or report.updated or report.removed or rebuild):
-            report.version = old.path.name if old is not None and old.path else ""
-        else:
-            report.version = write_snapshot(index_dir, snapshot, texts).name
-        report.n_documents = len(snapshot.documents)
-        report.n_chunks = len(snapshot.chunks)
+    with index_lock(index_dir, wait, on_wait):
+        old, recovered = _open_old(index_dir, embeddings, rebuild, report)
+        try:
+            records = dict(old.documents) if old else dict(recovered.records) if recovered else {}
+            for target in remove:
+                doc_id = resolve_doc_id(target, records)
+                report.removed.append(records.pop(doc_id).source)
+            text_of = recovered.texts.__getitem__ if recovered else old.document_text if old else None
+            plan = _plan(old if recovered is None else None, records, text_of, settings, add, rebuild, report,
+                         progress)
+            snapshot, texts, embedded = _build(old if recovered is None else None, plan, settings, embeddings,
+                                               progress)
+            report.chunks_embedded = embedded
+            if not (report.added or report.updated or report.removed or rebuild or recovered):
+                report.version = old.path.name if old is not None and old.path else ""
+            else:
+                report.version = write_snapshot(index_dir, snapshot, texts).name
+            report.n_documents = len(snapshot.documents)
+            report.n_chunks = len(snapshot.chunks)
+        finally:
+            if old is not None:
+                old.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _load_old(index_dir: Path, embeddings: Embeddings, rebuild: bool) -> Snapshot | None:
-    try:
-        old = load_snapshot(index_dir)
-    except IndexNotFoundError:
-        return None
+def _open_old(
+    index_dir: Path, embeddings: Embeddings, rebuild: bool, report: UpdateReport
+) -> tuple[Snapshot | None, Recovered | None]:
+    """The live version to update, or, for a rebuild or a damaged live version, the
+    documents recovered from their stored texts; (None, None) when there is no index."""
     if not rebuild:
-        check_model(old.manifest, _model_id(embeddings))
-    return old
+        try:
+            old = load_snapshot(index_dir, fallback=False)
+        except IndexNotFoundError:
+            if not versions(index_dir):
+                return None, None
+            report.repaired = f"{index_dir} has versions but no {POINTER} file"
+        except CorruptIndexError as exc:
+            report.repaired = str(exc)
+        else:
+            check_model(old.manifest, _model_id(embeddings))
+            return old, None
+    elif not versions(index_dir):
+        return None, None
+    recovered = recover_documents(index_dir)
+    if not rebuild:
+        check_model(recovered.manifest, _model_id(embeddings))
+    report.skipped += [Skipped(source, why, "CorruptIndexError") for source, why in recovered.lost]
+    if recovered.note:
+        report.notes.append(recovered.note)
+    return None, recovered
 
 
 def _plan(
     old: Snapshot | None,
     records: dict[str, DocRecord],
+    text_of: Callable[[str], str] | None,
     settings: Settings,
     add: Iterable[Path | str],
     rebuild: bool,
     report: UpdateReport,
     progress: bool,
 ) -> _Plan:
+    """``old``: the version whose chunks and vectors may be reused (None: re-chunk everything);
+    ``text_of``: each indexed document's text."""
     c_hash = chunking_hash(settings)
-    same_model_and_chunks = old is not None and not rebuild
+    reuse = old is not None and not rebuild
     docs: dict[str, LoadedDocument] = {}
     # Documents already indexed: kept, or re-chunked from their stored text.
     for doc_id, rec in records.items():
-        if same_model_and_chunks and rec.chunking_hash == c_hash:
+        if reuse and rec.chunking_hash == c_hash:
             continue
-        assert old is not None
-        docs[doc_id] = LoadedDocument(doc_id, rec.source, old.document_text(doc_id), rec.format, rec.encoding, rec.content_hash)
+        assert text_of is not None
+        docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash)
     files, skipped = discover(list(add), settings.ingest)
     report.skipped += skipped
     max_bytes = int(settings.ingest.max_file_mb * 2**20)

@@ -173,6 +173,12 @@ class IndexSettings(_Section):
         "answer selector's sentence-to-question similarity (docs/chat.md). Off: a sentence is embedded "
         "the first time it is a candidate, which adds about 25 ms a sentence to that answer.",
     )
+    first_build_wait_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="When another process is building the index for the first time, how long a reader "
+        "(`ask`, the UI) waits for that build instead of failing (docs/reliability.md).",
+    )
 
 
 class RetrievalSettings(_Section):

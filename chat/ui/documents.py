@@ -5,7 +5,8 @@
 ``update_index`` (which writes a new index version and flips the pointer under
 the writer lock), loads the new snapshot, builds a new service on it and swaps
 the attribute in one assignment. Questions already running finish on the old
-service; the next ones use the new one.
+service; the next ones use the new one. A version written by another process is
+taken the same way before the next question (chat.live).
 
 Uploads are checked one by one (type, size), saved under a sanitised name in
 the documents folder only, and indexed in one batch; a bad file is reported as
@@ -14,6 +15,7 @@ skipped with its reason and the others go on.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chat.live import LiveService
 from chat.service import AnswerService
 from ragchat.errors import IndexNotFoundError, RagchatError
 from ragchat.settings import Settings
@@ -34,6 +37,7 @@ MAX_NAME_CHARS = 120
 _ODD = re.compile(r"[^\w.\-()（）【】《》、，·]+", re.UNICODE)
 
 Progress = Callable[[float, str], None]
+LOG = logging.getLogger(__name__)
 
 
 class UploadRejectedError(RagchatError):
@@ -135,7 +139,7 @@ class Library:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._service: AnswerService | None = None
+        self._live: LiveService | None = None
         self._ready = threading.Event()
         self._error: RagchatError | None = None
         self._update_lock = threading.Lock()
@@ -161,7 +165,7 @@ class Library:
     def _load(self) -> None:
         started = time.perf_counter()
         try:
-            self._service = AnswerService.from_settings(self.settings, progress=True)
+            self._live = LiveService(AnswerService.from_settings(self.settings, progress=True, on_wait=_log_waiting))
         except RagchatError as exc:
             self._error = exc
         finally:
@@ -177,13 +181,14 @@ class Library:
         return self._error
 
     def wait(self, timeout: float | None = None) -> AnswerService:
-        """The live service, once loaded. Raises the load's error, or ``TimeoutError``."""
+        """The service over the live version (another process may have written a newer one),
+        once loaded. Raises the load's error, or ``TimeoutError``."""
         if not self._ready.wait(timeout):
             raise TimeoutError("the index is still being opened")
         if self._error is not None:
             raise self._error
-        assert self._service is not None
-        return self._service
+        assert self._live is not None
+        return self._live.get()
 
     @property
     def service(self) -> AnswerService:
@@ -258,16 +263,13 @@ class Library:
 
     def _update(self, result: UpdateResult, **change: Any) -> set[Path]:
         """Apply one change, swap in the new service, fill ``result``; the paths skipped."""
-        from index.store import load_snapshot
         from index.update import update_index
 
         with self._update_lock:
             current = self.service
             report = update_index(self.settings.index_dir, self.settings, current.embeddings, progress=True, **change)
-            model_id = str(getattr(current.embeddings, "model_id", "")) or None
-            snapshot = load_snapshot(self.settings.index_dir, model_id, self.settings.index.hnsw_ef_search,
-                                     self.settings.cache_dir)
-            self._service = AnswerService(self.settings, snapshot, current.embeddings, current.endpoint)
+            assert self._live is not None
+            self._live.replace_from_disk()
         result.added += [Path(s).name for s in report.added]
         result.updated += [Path(s).name for s in report.updated]
         result.unchanged += [Path(s).name for s in report.unchanged]
@@ -276,6 +278,10 @@ class Library:
         result.n_documents, result.n_chunks = report.n_documents, report.n_chunks
         result.seconds = report.seconds
         return {Path(s.path).resolve() for s in report.skipped}
+
+
+def _log_waiting(holder: str) -> None:
+    LOG.warning("process %s is building the index; waiting for it", holder)
 
 
 def _reason(exc: BaseException) -> str:

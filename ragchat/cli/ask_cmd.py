@@ -18,7 +18,18 @@ def _service(ctx: click.Context, index_dir: Path | None):
     settings = settings_from(ctx)
     if index_dir is not None:
         settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
-    return AnswerService.from_settings(settings, progress=True)
+    service = AnswerService.from_settings(settings, progress=True, on_wait=_say_waiting(settings))
+    if service.snapshot.damage:
+        click.secho(f"warning: {service.snapshot.damage}; answering from the older version "
+                    f"{service.snapshot.path.name}", fg="red", err=True)
+    return service
+
+
+def _say_waiting(settings):
+    def say(holder: str) -> None:
+        click.secho(f"process {holder} is building the index; waiting for it "
+                    f"(up to {settings.index.first_build_wait_s:g} s)", err=True)
+    return say
 
 
 def _print_answer(answer) -> None:

@@ -1,4 +1,4 @@
-"""``ragchat index``: add, remove, rebuild, status."""
+"""``ragchat index``: add, remove, rebuild, verify, status."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.options import EXIT_PARTIAL, index_dir_option, settings_from
+from ragchat.cli.options import EXIT_ERROR, EXIT_PARTIAL, index_dir_option, settings_from
 
 
 
@@ -18,12 +18,27 @@ def _settings(ctx: click.Context, index_dir: Path | None):
     return settings
 
 
-def _run(ctx, index_dir, **change) -> None:
+wait_option = click.option(
+    "--wait", "wait", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
+    help="When another process is changing the index, wait this long for it instead of failing at once.",
+)
+
+
+def _run(ctx, index_dir, wait: float, **change) -> None:
     from index.models import embeddings_from_settings
     from index.update import update_index
 
+    def say(holder: str) -> None:
+        click.secho(f"process {holder} is changing the index; waiting up to {wait:g} s", err=True)
+
     settings = _settings(ctx, index_dir)
-    report = update_index(settings.index_dir, settings, embeddings_from_settings(settings), progress=True, **change)
+    report = update_index(settings.index_dir, settings, embeddings_from_settings(settings), progress=True,
+                          wait=wait, on_wait=say, **change)
+    if report.repaired:
+        click.secho(f"repaired: the live version was damaged ({report.repaired}); "
+                    "rebuilt from the stored document texts", fg="yellow", err=True)
+    for note in report.notes:
+        click.secho(f"warning: {note}", fg="yellow", err=True)
     click.echo(report.summary())
     for item in report.skipped:
         click.secho(f"skipped: {item.reason}", fg="yellow", err=True)
@@ -39,46 +54,71 @@ def index() -> None:
 @index.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_dir_option
+@wait_option
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None) -> None:
+def add(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
     """Add or update documents (files or folders). Unchanged ones are skipped."""
-    _run(ctx, index_dir, add=paths)
+    _run(ctx, index_dir, wait, add=paths)
 
 
 @index.command()
 @click.argument("targets", nargs=-1, required=True)
 @index_dir_option
+@wait_option
 @click.pass_context
-def remove(ctx: click.Context, targets: tuple[str, ...], index_dir: Path | None) -> None:
+def remove(ctx: click.Context, targets: tuple[str, ...], index_dir: Path | None, wait: float) -> None:
     """Remove documents, named by document id or path."""
-    _run(ctx, index_dir, remove=targets)
+    _run(ctx, index_dir, wait, remove=targets)
+
+
+@index.command()
+@index_dir_option
+@wait_option
+@click.pass_context
+def rebuild(ctx: click.Context, index_dir: Path | None, wait: float) -> None:
+    """Re-chunk and re-embed every document from its stored text (after a settings or model
+    change, or to repair damage: the chunk, vector and keyword files are never read).
+
+    With no index yet, builds one from the configured corpus."""
+    from index.store import versions
+
+    settings = _settings(ctx, index_dir)
+    if not versions(settings.index_dir):
+        _run(ctx, index_dir, wait, add=settings.corpus_paths)
+        return
+    _run(ctx, index_dir, wait, rebuild=True)
 
 
 @index.command()
 @index_dir_option
 @click.pass_context
-def rebuild(ctx: click.Context, index_dir: Path | None) -> None:
-    """Re-chunk and re-embed every document (after a settings or model change).
+def verify(ctx: click.Context, index_dir: Path | None) -> None:
+    """Check every file of every version against its checksum and read it in full.
 
-    With no index yet, builds one from the configured corpus."""
-    from ragchat.errors import IndexNotFoundError
-    from index.store import live_version
+    Exits 1 when the live version is damaged (commands then answer from the newest intact
+    older version; `ragchat index rebuild` repairs it)."""
+    from index.store import verify_index
 
     settings = _settings(ctx, index_dir)
-    try:
-        live_version(settings.index_dir)
-    except IndexNotFoundError:
-        _run(ctx, index_dir, add=settings.corpus_paths)
-        return
-    _run(ctx, index_dir, rebuild=True)
+    checks = verify_index(settings.index_dir, settings.cache_dir)
+    for check in checks:
+        label = f"{check.version}{' (live)' if check.live else ''}"
+        if check.problem:
+            click.secho(f"{label}: DAMAGED: {check.problem}", fg="red")
+        else:
+            click.echo(f"{label}: ok")
+    if any(c.live and c.problem for c in checks):
+        sys.exit(EXIT_ERROR)
 
 
 @index.command()
 @index_dir_option
 @click.pass_context
 def status(ctx: click.Context, index_dir: Path | None) -> None:
-    """Documents, chunks, model, size on disk, and when it was built."""
-    from index.store import index_size_bytes, live_version, read_manifest
+    """Documents, chunks, model, size on disk, and when it was built.
+
+    Exits 1 when the live version is damaged."""
+    from index.store import index_size_bytes, live_version, read_manifest, verify_index
 
     settings = _settings(ctx, index_dir)
     folder = live_version(settings.index_dir)
@@ -94,3 +134,7 @@ def status(ctx: click.Context, index_dir: Path | None) -> None:
     click.echo(f"size:       {index_size_bytes(folder) / 2**20:.2f} MiB")
     for doc_id, rec in sorted(docs.items(), key=lambda kv: kv[1]["source"]):
         click.echo(f"  {doc_id}  {rec['n_chunks']:>5} chunks  {rec['n_chars']:>8} chars  {rec['indexed_at']}  {rec['source']}")
+    damage = [c.problem for c in verify_index(settings.index_dir, settings.cache_dir) if c.live and c.problem]
+    if damage:
+        click.secho(f"DAMAGED: {damage[0]}", fg="red", err=True)
+        sys.exit(EXIT_ERROR)
