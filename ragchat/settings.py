@@ -228,6 +228,11 @@ class LLMSettings(_Section):
     context_window: int = Field(
         default=4096, ge=256, description="The model's context window in tokens; the prompt is fitted into it."
     )
+    allowed_base_urls: tuple[str, ...] = Field(
+        default=(),
+        description="Other endpoints a UI session may pick besides `base_url`. With a login, users not in "
+        "`ui.admin_users` may use only these and `base_url`; without a login, a non-empty list limits everyone.",
+    )
 
 
 EXPANDERS = ("places", "english", "subwords", "follow_up", "ordinal_part", "named_section")
@@ -311,6 +316,11 @@ class UISettings(_Section):
         default="RAGCHAT_UI_PASSWORD",
         description="The environment variable that holds the login password (never stored in settings); "
         "needed when `auth_username` is set.",
+    )
+    admin_users: tuple[str, ...] = Field(
+        default=(),
+        description="Logged-in users who may send UI questions to any LLM endpoint; "
+        "everyone else may use only `llm.base_url` and `llm.allowed_base_urls`.",
     )
 
     @field_validator("upload_extensions")

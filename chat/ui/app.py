@@ -10,7 +10,9 @@ API endpoints (stable names, see README "API"):
 * ``/ask`` (question, history, k, answerer) → the ``Answer`` JSON (``Answer.to_dict()``);
 * ``/chat`` the UI's streaming chat; the history is the session's own;
 * ``/clear`` forgets the session's conversation;
-* ``/upload`` (files) and ``/remove`` (document ids) change the index; ``/documents`` lists it.
+* ``/upload`` (files) and ``/remove`` (document ids) change the index; ``/documents`` lists it;
+* ``/not_indexed`` lists the files of the documents folder that the index does not hold, and
+  ``/index_not_indexed`` indexes them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import gradio as gr
 
+from chat.endpoints import configured_base_urls
 from chat.ui import assets, render
 from chat.ui.documents import Library, Upload, allowed_extensions
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
@@ -55,8 +58,9 @@ class Handlers:
     # --- chat ------------------------------------------------------------------------------
 
     def chat(self, text: str, k: float, answerer: str, base_url: str, model: str, api_key: str,
-             session: dict[str, Any]):
+             session: dict[str, Any], request: gr.Request):
         """Stream the answer to ``text`` into the chat; at the end, its sources, warnings and JSON.
+        The base URL must be one the settings allow the logged-in user (see ``chat.endpoints``).
 
         Yields (messages, sources, warnings, answer JSON, session, question box).
         """
@@ -76,7 +80,8 @@ class Handlers:
             service = self.library.wait()
         except RagchatError as exc:
             raise gr.Error(f"the index could not be opened: {exc}") from None
-        choice = AnswererChoice(answerer or "extractive", base_url or "", model or "", api_key or "")
+        choice = AnswererChoice(answerer or "extractive", base_url or "", model or "", api_key or "",
+                                user=request.username)
         partial, answer = "", None
         try:
             for event in stream_answer(service, text, session["history"], choice, int(k or 0) or None):
@@ -117,6 +122,13 @@ class Handlers:
         choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
         return render.documents_html(rows), gr.Dropdown(choices=choices, value=[])
 
+    def not_indexed_view(self):
+        """(the not-indexed list, the "Index them" button), once the index is open."""
+        if not self.library.ready or self.library.error is not None:
+            return gr.skip(), gr.skip()
+        names = [p.name for p in self.library.not_indexed()]
+        return render.not_indexed_html(names), gr.Button(visible=bool(names))
+
     def upload(self, paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
         """Save and index uploaded files: (result, table, choices, result JSON, file box, status)."""
         _need_index(self.library)
@@ -144,9 +156,20 @@ class Handlers:
             raise gr.Error(f"the index was not changed: {exc}") from None
         return render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), _status(self.library)
 
+    def index_not_indexed(self):
+        """Index the files of the documents folder that the index does not hold:
+        (result, table, choices, result JSON, status)."""
+        _need_index(self.library)
+        try:
+            result = self.library.index_not_indexed()
+        except RagchatError as exc:
+            raise gr.Error(f"the index was not changed: {exc}") from None
+        return render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), _status(self.library)
+
     def tick(self):
-        """(status, table, choices, timer): polled until the index is open."""
-        return _status(self.library), *self.library_view(), gr.Timer(active=not self.library.ready)
+        """(status, table, choices, timer, not-indexed list, its button): polled until the index is open."""
+        return (_status(self.library), *self.library_view(), gr.Timer(active=not self.library.ready),
+                *self.not_indexed_view())
 
     # --- API only ----------------------------------------------------------------------------
 
@@ -168,6 +191,11 @@ class Handlers:
         _need_index(self.library)
         return self.library.documents()
 
+    def not_indexed(self) -> list:
+        """The names of the files in the documents folder that the index does not hold."""
+        _need_index(self.library)
+        return [p.name for p in self.library.not_indexed()]
+
 
 def build_app(library: Library) -> gr.Blocks:
     """The Blocks: a Chat tab and a Documents tab, wired to :class:`Handlers`."""
@@ -178,13 +206,14 @@ def build_app(library: Library) -> gr.Blocks:
         with gr.Tab("Chat"):
             _chat_tab(handlers, library.settings)
         with gr.Tab("Documents"):
-            documents, to_remove = _documents_tab(handlers, library.settings, status)
+            documents, to_remove, unindexed, index_them = _documents_tab(handlers, library.settings, status)
         timer = gr.Timer(1.0)
-        outputs = [status, documents, to_remove, timer]
+        outputs = [status, documents, to_remove, timer, unindexed, index_them]
         timer.tick(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
         demo.load(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
         gr.api(handlers.ask, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
         gr.api(handlers.documents, api_name="documents", queue=False)
+        gr.api(handlers.not_indexed, api_name="not_indexed", queue=False)
     return demo
 
 
@@ -217,7 +246,9 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> None:
                 info="extractive: sentences of the documents, no model; llm: an OpenAI-compatible endpoint",
             )
         with gr.Row():
-            base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL", placeholder="http://127.0.0.1:8080/v1")
+            configured = configured_base_urls(settings)
+            base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL", placeholder="http://127.0.0.1:8080/v1",
+                                  info=f"configured: {', '.join(configured)}" if configured else None)
             model = gr.Textbox(settings.llm.model, label="LLM model")
             api_key = gr.Textbox("", label="API key", type="password",
                                  placeholder="sent to the endpoint only; never stored or shown")
@@ -234,7 +265,8 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> None:
     chatbot.clear(handlers.clear, None, cleared, api_visibility="private", queue=False)
 
 
-def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown) -> tuple[gr.HTML, gr.Dropdown]:
+def _documents_tab(handlers: Handlers, settings: Settings,
+                   status: gr.Markdown) -> tuple[gr.HTML, gr.Dropdown, gr.HTML, gr.Button]:
     gr.Markdown(
         f"Upload {', '.join(allowed_extensions(settings))} files, at most {settings.ui.max_upload_mb:g} MiB "
         "each; many at once. Questions keep being answered from the previous index until the new one is ready."
@@ -249,11 +281,18 @@ def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown) 
         to_remove = gr.Dropdown([], multiselect=True, label="Documents to remove", allow_custom_value=True,
                                 scale=4, elem_id="rc-remove-choice")
         remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rc-remove")
+    unindexed = gr.HTML("", label="not indexed", elem_id="rc-not-indexed")
+    index_them = gr.Button("Index them", visible=False, elem_id="rc-index-them")
+    changed = [result, documents, to_remove, result_json, status]
+    unindexed_view = dict(fn=handlers.not_indexed_view, inputs=None, outputs=[unindexed, index_them],
+                          queue=False, api_visibility="private", show_progress="hidden")
     upload.click(handlers.upload, [files], [result, documents, to_remove, result_json, files, status],
-                 api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
-    remove.click(handlers.remove, [to_remove], [result, documents, to_remove, result_json, status],
-                 api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
-    return documents, to_remove
+                 api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
+    remove.click(handlers.remove, [to_remove], changed,
+                 api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
+    index_them.click(handlers.index_not_indexed, None, changed, api_name="index_not_indexed",
+                     concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
+    return documents, to_remove, unindexed, index_them
 
 
 def _need_index(library: Library) -> None:
@@ -272,7 +311,11 @@ def _status(library: Library) -> str:
     if library.error is not None:
         return f"⚠ The index could not be opened: {library.error}"
     snapshot = library.service.snapshot
-    return f"Ready: {len(snapshot.documents)} document(s), {len(snapshot.chunks)} chunks."
+    ready = f"Ready: {len(snapshot.documents)} document(s), {len(snapshot.chunks)} chunks."
+    orphans = len(library.not_indexed())
+    if orphans:
+        ready += f" {orphans} file(s) in the documents folder are not indexed: see Documents."
+    return ready
 
 
 def auth_from_settings(settings: Settings) -> tuple[str, str] | None:

@@ -8,9 +8,14 @@ the attribute in one assignment. Questions already running finish on the old
 service; the next ones use the new one. A version written by another process is
 taken the same way before the next question (chat.live).
 
-Uploads are checked one by one (type, size), saved under a sanitised name in
-the documents folder only, and indexed in one batch; a bad file is reported as
-skipped with its reason and the others go on.
+Uploads are checked one by one (type, size, and that the file loads with text),
+saved under a sanitised name in the documents folder only, and indexed in one
+batch; a bad file is reported as skipped with its reason and the others go on.
+A rejected file never replaces a stored one: it is checked before the swap.
+
+Files of the documents folder that the index does not hold (an upload that
+stopped before indexing) are listed by :meth:`Library.not_indexed` and indexed
+by :meth:`Library.index_not_indexed`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 from chat.live import LiveService
 from chat.service import AnswerService
-from ragchat.errors import IndexNotFoundError, RagchatError
+from ragchat.errors import DocumentError, IndexNotFoundError, RagchatError
 from ragchat.settings import Settings
 
 MAX_NAME_CHARS = 120
@@ -89,17 +94,33 @@ def check_upload(path: Path, name: str, settings: Settings) -> str:
     return clean
 
 
-def save_into(folder: Path, source: Path, name: str) -> Path:
-    """Copy ``source`` to ``folder/name`` atomically; the result is always inside ``folder``."""
+def check_content(path: Path, settings: Settings) -> None:
+    """Raise :class:`UploadRejectedError` unless ``path`` loads as a document with text, as indexing reads it."""
+    from ingest.loaders import load_file
+
+    try:
+        load_file(path, max_bytes=int(settings.ingest.max_file_mb * 2**20))
+    except DocumentError as exc:  # its message starts with the (temporary) path: keep the reason only
+        raise UploadRejectedError(f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason) from None
+
+
+def save_into(folder: Path, source: Path, name: str, verify: Callable[[Path], None] | None = None) -> Path:
+    """Copy ``source`` to ``folder/name`` atomically; the result is always inside ``folder``.
+
+    ``verify`` is called on the complete copy (a temporary file with the same extension) before it
+    replaces anything; when it raises, ``folder/name`` is left as it was.
+    """
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / name).resolve()
     if target.parent != folder:
         raise UploadRejectedError(f"the file name {name!r} points outside the documents folder")
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=target.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
             shutil.copyfileobj(src, out)
+        if verify is not None:
+            verify(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -222,7 +243,8 @@ class Library:
             try:
                 name = check_upload(Path(upload.path), upload.name, self.settings)
                 existed = (self.documents_dir / name).exists()
-                target = save_into(self.documents_dir, Path(upload.path), name)
+                target = save_into(self.documents_dir, Path(upload.path), name,
+                                   verify=lambda staged: check_content(staged, self.settings))
             except (UploadRejectedError, OSError) as exc:
                 result.skipped.append({"file": sanitize_filename(upload.name), "reason": _reason(exc)})
                 continue
@@ -238,6 +260,24 @@ class Library:
             for path in fresh & not_indexed:  # a new file that could not be indexed is not kept
                 path.unlink(missing_ok=True)
         progress(1.0, "done")
+        return result
+
+    def not_indexed(self) -> list[Path]:
+        """Files of the documents folder that the index does not hold (hidden files left out)."""
+        folder = self.documents_dir
+        if not folder.is_dir():
+            return []
+        indexed = {Path(rec.source).resolve() for rec in self.service.snapshot.documents.values()}
+        found = [p for p in folder.iterdir()
+                 if p.is_file() and not p.name.startswith(".") and p.resolve() not in indexed]
+        return sorted(found, key=lambda p: p.name.lower())
+
+    def index_not_indexed(self) -> UpdateResult:
+        """Index the files of :meth:`not_indexed`; a file that cannot be indexed stays, listed as skipped."""
+        result = UpdateResult()
+        paths = self.not_indexed()
+        if paths:
+            self._update(result, add=paths)
         return result
 
     def remove(self, targets: Iterable[str]) -> UpdateResult:

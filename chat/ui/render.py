@@ -176,6 +176,17 @@ def documents_html(rows: Sequence[dict[str, Any]]) -> str:
     )
 
 
+def not_indexed_html(names: Sequence[str]) -> str:
+    """The files of the documents folder that the index does not hold, or nothing."""
+    if not names:
+        return ""
+    items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
+    return (
+        '<div class="rc-not-indexed"><strong>Not indexed</strong>: saved in the documents folder but not '
+        f"in the index (an upload may have stopped before indexing).<ul>{items}</ul></div>"
+    )
+
+
 def _size(n_bytes: int | None) -> str:
     if n_bytes is None:
         return ""

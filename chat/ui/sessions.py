@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.condense import History
+from chat.endpoints import check_base_url
 from chat.service import AnswerService
 from chat.types import Answer, Notice
 from ragchat.errors import ChatError, ConfigError
@@ -28,12 +29,14 @@ class HistoryFormatError(ChatError):
 
 @dataclass(frozen=True)
 class AnswererChoice:
-    """What answers a session's questions: ``extractive``, or ``llm`` with an endpoint."""
+    """What answers a session's questions: ``extractive``, or ``llm`` with an endpoint; ``user`` is
+    the logged-in user who asks (None without a login), for :func:`chat.endpoints.check_base_url`."""
 
     name: str = "extractive"
     base_url: str = ""
     model: str = ""
     api_key: str = field(default="", repr=False)
+    user: str | None = None
 
 
 @dataclass
@@ -74,7 +77,10 @@ def parse_history(value: Any) -> list[tuple[str, str]]:
 def endpoint_for(base: AnswerService, choice: AnswererChoice) -> Any:
     """The LLM endpoint that answers for ``choice``: None for the extractive answerer, the
     configured one, or one with the session's base URL, model and key. The loaded index,
-    retriever and models of ``base`` serve every session; only the endpoint differs."""
+    retriever and models of ``base`` serve every session; only the endpoint differs.
+
+    Raises :class:`chat.endpoints.EndpointNotAllowedError` for a base URL the settings do not
+    allow this user: then nothing is sent anywhere."""
     if choice.name != "llm":
         return None
     llm = base.settings.llm
@@ -82,6 +88,7 @@ def endpoint_for(base: AnswerService, choice: AnswererChoice) -> Any:
     model = choice.model.strip() or llm.model
     if not base_url or not model:
         raise ConfigError("the LLM answerer needs a base URL and a model (in Settings, or llm.base_url/llm.model)")
+    check_base_url(base.settings, base_url, choice.user)
     same = base_url == llm.base_url and model == llm.model and not choice.api_key
     if same and base.endpoint is not None:
         return base.endpoint

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.ui.documents import UploadRejectedError, check_upload, sanitize_filename, save_into
+from chat.ui.documents import UploadRejectedError, check_content, check_upload, sanitize_filename, save_into
 from chat.ui.sessions import HistoryFormatError, parse_history
 from ragchat.settings import UISettings, load_settings
 
@@ -61,6 +61,23 @@ def test_save_into_stays_inside_the_folder(tmp_path: Path):
         save_into(folder, source, "../escape.txt")
     assert not (tmp_path / "escape.txt").exists()
     assert [p.name for p in folder.iterdir()] == ["a.txt"]  # no temporary file left behind
+
+
+def test_save_into_checks_the_copy_before_it_replaces_anything(tmp_path: Path):
+    settings = load_settings()
+    folder = tmp_path / "docs"
+    good, empty, binary = tmp_path / "good.txt", tmp_path / "empty.txt", tmp_path / "binary.txt"
+    good.write_text("青松县的县花是丁香花。", encoding="utf-8")
+    empty.write_bytes(b"")
+    binary.write_bytes(bytes(range(256)))
+    saved = save_into(folder, good, "notes.txt", verify=lambda staged: check_content(staged, settings))
+    original = saved.read_bytes()
+    for bad, reason in ((empty, "empty"), (binary, "binary")):
+        with pytest.raises(UploadRejectedError, match=reason) as refused:
+            save_into(folder, bad, "notes.txt", verify=lambda staged: check_content(staged, settings))
+        assert str(tmp_path) not in str(refused.value)  # the reason, without the server's paths
+        assert saved.read_bytes() == original
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]  # no staging file left behind
 
 
 def test_documents_dir_defaults_under_home(tmp_path: Path):
