@@ -117,6 +117,7 @@ def resolve_doc_id(target: str, documents: dict[str, DocRecord]) -> str:
 class _Plan:
     keep: list[str]  # doc ids whose chunks and vectors are reused
     docs: dict[str, LoadedDocument]  # doc ids to (re)chunk and embed
+    failed: list[Skipped] = field(default_factory=list)  # documents that could not be chunked
 
 
 def update_index(
@@ -156,6 +157,7 @@ def update_index(
             snapshot, texts, embedded = _build(old if recovered is None else None, plan, settings, embeddings,
                                                progress)
             report.chunks_embedded = embedded
+            _drop_failed(report, plan.failed)
             if not (report.added or report.updated or report.removed or rebuild or recovered):
                 report.version = old.path.name if old is not None and old.path else ""
             else:
@@ -167,6 +169,14 @@ def update_index(
                 old.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _drop_failed(report: UpdateReport, failed: list[Skipped]) -> None:
+    """Report documents that loaded but could not be chunked as skipped, not added or updated."""
+    sources = {f.path for f in failed}
+    report.added = [s for s in report.added if s not in sources]
+    report.updated = [s for s in report.updated if s not in sources]
+    report.skipped += failed
 
 
 def _open_old(
@@ -267,8 +277,14 @@ def _build(
     for doc_id, doc in plan.docs.items():
         try:
             doc_chunks = ingest_document(doc, settings.chunking)
-        except DocumentError:
+        except DocumentError as exc:
             skipped_docs.append(doc_id)
+            plan.failed.append(Skipped(doc.source, str(exc), type(exc).__name__))
+            if old is not None and doc_id in old.documents:  # an update that fails keeps the indexed version
+                kept = [c for c in old.chunks if c.doc_id == doc_id]
+                chunks += kept
+                rows += [old.vectors[old.row(c.id)] for c in kept]
+                documents[doc_id] = old.documents[doc_id]
             continue
         new_chunks += doc_chunks
         documents[doc_id] = DocRecord(

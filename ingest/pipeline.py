@@ -12,7 +12,7 @@ from ingest.loaders import FORMATS, load_file
 from ingest.split import split_blocks
 from ingest.tokens import get_counter
 from ingest.types import Chunk, LoadedDocument
-from ragchat.errors import DocumentError, UnreadableFileError, UnsupportedFileTypeError
+from ragchat.errors import DocumentError, EmptyDocumentError, UnreadableFileError, UnsupportedFileTypeError
 from ragchat.settings import ChunkingSettings, IngestSettings
 
 
@@ -35,10 +35,14 @@ class IngestResult:
 
 
 def ingest_document(doc: LoadedDocument, chunking: ChunkingSettings) -> list[Chunk]:
-    """Clean and split one loaded document."""
+    """Clean and split one loaded document. :class:`EmptyDocumentError` when nothing is left
+    to index (only markup, or only invisible characters)."""
     marked = doc.format in ("markdown", "docx", "html")  # headings are marked up
     blocks = parse_blocks(doc.text, title_lines=not marked, rejoin=doc.format not in ("docx", "html"))
-    return split_blocks(blocks, doc.text, doc.doc_id, doc.source, chunking, get_counter(chunking.encoding))
+    chunks = split_blocks(blocks, doc.text, doc.doc_id, doc.source, chunking, get_counter(chunking.encoding))
+    if not chunks:
+        raise EmptyDocumentError(doc.source, "nothing is left after cleaning")
+    return chunks
 
 
 def discover(paths: Iterable[Path | str], ingest: IngestSettings) -> tuple[list[Path], list[Skipped]]:

@@ -95,13 +95,30 @@ def check_upload(path: Path, name: str, settings: Settings) -> str:
 
 
 def check_content(path: Path, settings: Settings) -> None:
-    """Raise :class:`UploadRejectedError` unless ``path`` loads as a document with text, as indexing reads it."""
+    """Raise :class:`UploadRejectedError` unless ``path`` loads and chunks into some text, as indexing reads it."""
     from ingest.loaders import load_file
+    from ingest.pipeline import ingest_document
 
     try:
-        load_file(path, max_bytes=int(settings.ingest.max_file_mb * 2**20))
+        ingest_document(load_file(path, max_bytes=int(settings.ingest.max_file_mb * 2**20)), settings.chunking)
     except DocumentError as exc:  # its message starts with the (temporary) path: keep the reason only
         raise UploadRejectedError(f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason) from None
+
+
+STALE_UPLOAD_S = 3600.0  # far longer than copying and checking one upload takes
+
+
+def remove_stale_uploads(folder: Path, older_than: float = STALE_UPLOAD_S) -> list[Path]:
+    """Delete the temporary copies (``.upload-*``) that an upload killed mid-way left in
+    ``folder``, when older than ``older_than`` seconds (a younger one may be another
+    process's upload in progress). Returns what was deleted."""
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    stale = [p for p in folder.glob(".upload-*") if p.is_file() and now - p.stat().st_mtime > older_than]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def save_into(folder: Path, source: Path, name: str, verify: Callable[[Path], None] | None = None) -> Path:
@@ -170,9 +187,11 @@ class Library:
     # --- start-up ----------------------------------------------------------------
 
     def start(self) -> threading.Thread:
-        """Open (on first run: build) the index in the background."""
+        """Open (on first run: build) the index in the background, after removing the partial
+        copies that killed uploads left behind."""
         from index.store import live_version
 
+        remove_stale_uploads(self.documents_dir)
         try:
             live_version(self.settings.index_dir)
         except IndexNotFoundError:

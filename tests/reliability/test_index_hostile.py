@@ -488,3 +488,15 @@ def test_files_left_by_a_dead_writer_are_removed_by_the_next_write(settings, doc
     assert not pointer_tmp.exists() and not folder_tmp.exists()
     assert not (settings.index_dir / ".readers" / "v-000077").exists()
     assert live_tmp.exists()
+
+
+def test_a_document_with_nothing_to_index_is_skipped_and_an_update_to_one_keeps_the_old(settings, docs):
+    invisible = docs / "invisible.txt"
+    invisible.write_text("\u200b\u200b\n", encoding="utf-8")  # loads, but nothing is left after cleaning
+    report = _add(settings, docs / "a.txt", invisible)
+    assert report.added == [str(docs / "a.txt")] and [Path(s.path).name for s in report.skipped] == ["invisible.txt"]
+    (docs / "a.txt").write_text("# \n", encoding="utf-8")  # an update that gives no chunks
+    report = _add(settings, docs / "a.txt")
+    assert not report.updated and "nothing is left" in report.skipped[0].reason
+    snapshot = load_snapshot(settings.index_dir, fallback=False)
+    assert _sources(snapshot) == {"a.txt"} and snapshot.keyword.search("新建公园", 3)

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -461,3 +462,21 @@ def test_the_endpoint_rule():
     for config, url, user in refused:
         with pytest.raises(EndpointNotAllowedError, match="not allowed"):
             check_base_url(config, url, user)
+
+
+def test_partial_copies_left_by_killed_uploads_are_removed_on_start(tmp_path):
+    from chat.ui.documents import Library
+    from ragchat.settings import load_settings
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("今年新建公园14个。\n", encoding="utf-8")
+    settings = load_settings(home=tmp_path / "home", corpus=[tiny])
+    folder = settings.documents_dir
+    folder.mkdir(parents=True)
+    old, young, kept = folder / ".upload-abc.txt", folder / ".upload-def.txt", folder / "notes.txt"
+    for path in (old, young, kept):
+        path.write_text("部分内容", encoding="utf-8")
+    os.utime(old, (time.time() - 2 * 3600, time.time() - 2 * 3600))
+    Library(settings).start().join(timeout=600)
+    assert not old.exists()
+    assert young.exists() and kept.exists()  # a young copy may be another process's upload in progress
