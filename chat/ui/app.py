@@ -315,6 +315,8 @@ def _status(library: Library) -> str:
     orphans = len(library.not_indexed())
     if orphans:
         ready += f" {orphans} file(s) in the documents folder are not indexed: see Documents."
+    if snapshot.damage:
+        ready += f" ⚠ The live index version is damaged: {snapshot.damage}. Answering from the older version meanwhile."
     return ready
 
 

@@ -500,3 +500,17 @@ def test_a_document_with_nothing_to_index_is_skipped_and_an_update_to_one_keeps_
     assert not report.updated and "nothing is left" in report.skipped[0].reason
     snapshot = load_snapshot(settings.index_dir, fallback=False)
     assert _sources(snapshot) == {"a.txt"} and snapshot.keyword.search("新建公园", 3)
+
+
+def test_the_ui_says_when_it_answers_from_an_older_version(settings, docs):
+    from chat.ui.app import _status
+    from chat.ui.documents import Library
+
+    _add(settings, docs / "report.txt")
+    _add(settings, docs / "a.txt")
+    _damage(settings.index_dir, "garbage-faiss")
+    library = Library(settings)
+    library.start().join(timeout=600)
+    status = _status(library)
+    assert "damaged" in status and "faiss.index" in status and "older version" in status
+    assert "131.7万头" in library.wait().answer("肉牛养殖量达到多少?").text
