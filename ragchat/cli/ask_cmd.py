@@ -96,9 +96,10 @@ def ask(ctx: click.Context, question: str, as_json: bool, answerer: str | None, 
 @click.pass_context
 def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Path | None) -> None:
     """An interactive session; follow-up questions use the history. Empty line or Ctrl-D ends it."""
+    from chat.live import LiveService
     from ragchat.errors import ChatError
 
-    service = _service(ctx, index_dir)
+    live = LiveService(_service(ctx, index_dir))  # another process may write the index during the session
     history: list[tuple[str, str]] = []
     click.echo("Ask about the documents (empty line or Ctrl-D to quit, /clear to forget the conversation).")
     while True:
@@ -113,7 +114,7 @@ def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Pat
             click.echo("(conversation cleared)")
             continue
         try:
-            answer = _stream(service, question, history, answerer, k)
+            answer = _stream(live.get(), question, history, answerer, k)
         except ChatError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             continue

@@ -514,3 +514,21 @@ def test_the_ui_says_when_it_answers_from_an_older_version(settings, docs):
     status = _status(library)
     assert "damaged" in status and "faiss.index" in status and "older version" in status
     assert "131.7万头" in library.wait().answer("肉牛养殖量达到多少?").text
+
+
+def test_a_chat_session_follows_a_write_by_another_process(settings, docs, env):
+    _add(settings, docs / "report.txt")
+    session = subprocess.Popen([sys.executable, "-m", "ragchat", "chat"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
+    try:
+        session.stdin.write("肉牛养殖量达到多少?\n")
+        session.stdin.flush()
+        while "sources:" not in session.stdout.readline():
+            pass
+        proc = _cli(env, "index", "add", str(docs / "b.txt"))
+        assert proc.returncode == 0, proc.stderr
+        out, _ = session.communicate(GREENHOUSE + "\n\n", timeout=300)
+    finally:
+        session.kill()
+        session.wait()
+    assert "210" in out and "b.txt" in out
