@@ -359,7 +359,7 @@ def _damage(index_dir: Path, kind: str) -> str:
         return "header.json"
     text = next((folder / "docs").iterdir())
     if kind == "edit-document-text":
-        text.write_text(text.read_text(encoding="utf-8").replace("公园", "公圆"), encoding="utf-8")
+        text.write_text(text.read_text(encoding="utf-8") + "被改动", encoding="utf-8")
     else:
         text.unlink()
     return text.name
