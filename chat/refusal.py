@@ -16,6 +16,10 @@ Signals, calibrated on the dev set with ``python -m eval.calibrate_refusal``
   attribute, a change, a date). A near miss has sentences on its topic but
   none that gives the asked-for attribute, so ``framed`` falls to 0.
 
+Before these, a Chinese question is refused when it is not made of words (characters strung
+at random, which share terms with some passage by chance: ``garbled``) or when no passage is
+close to it in meaning (a question about something else entirely: ``far``).
+
 The dense score separates answerable from unanswerable Chinese questions
 poorly (both 0.87–0.92 here), so it is not used for them. An English question
 that asks for a figure (``What is the total investment of…``) is measured on
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from typing import Callable, Collection
 
 from chat.frame import Frame, unmet
+from chat.text import word_coverage
 from chat.types import Passage
 from ingest.sentences import sentence_spans
 
@@ -52,6 +57,13 @@ class RefusalPolicy:
     en_min_dense: float = 0.72
     en_min_framed: float = 0.05  # an English figure question: some sentence giving the figure must share a term
     top: int = 3
+    # A Chinese question about something else entirely (cooking, Shakespeare, bitcoin) shares a
+    # character or a loose alias with some passage, but no passage is close in meaning: with
+    # multilingual-e5-small 16 such questions scored 0.78-0.85, the report's 400 Chinese questions
+    # in eval/sets 0.852 and up. Used only with the model the refusal model was trained with.
+    zh_min_dense: float = 0.83
+    min_word_coverage: float = 0.3  # below it a Chinese question is characters strung together, not words
+    coverage_chars: int = 8  # ... when it has at least this many Chinese characters
 
     def support(
         self,
@@ -95,6 +107,23 @@ class RefusalPolicy:
             frame_reason=reason,
             framing=framing,
         )
+
+    def garbled(self, question: str, lang: str) -> str:
+        """The reason to refuse a Chinese question that is not made of words (random characters,
+        even the report's own, share terms with some passage by chance), or ""."""
+        if lang != "zh":
+            return ""
+        share, n_cjk = word_coverage(question)
+        if n_cjk < self.coverage_chars or share >= self.min_word_coverage:
+            return ""
+        return f"the question is not made of words (only {share:.0%} of its characters form words); ask in words"
+
+    def far(self, support: Support, lang: str) -> str:
+        """The reason to refuse a Chinese question no passage is close to in meaning, or ""."""
+        if lang != "zh" or support.dense >= self.zh_min_dense:
+            return ""
+        return (f"no passage is close in meaning to the question (similarity {support.dense:.2f} "
+                f"< {self.zh_min_dense:.2f})")
 
     def refuse(self, support: Support, lang: str) -> str:
         """The reason to refuse, or "" to answer."""

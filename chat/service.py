@@ -246,7 +246,12 @@ class AnswerService:
         )
         support, reason, unanswered = self.support(question, kept)
         ranked, X = self.rank(question, kept, found.qvec)
-        if not kept:
+        hard = self.policy.garbled(prepared.text, prepared.lang)
+        if not hard and kept and self._dense_features:  # the similarity floor holds for the trained model
+            hard = self.policy.far(support, prepared.lang)
+        if hard:
+            decision = Decision(False, 0.0, hard)
+        elif not kept:
             decision = Decision(False, 0.0, "no document that mentions " + "、".join(question.places) +
                                 " holds a matching passage" if question.places else "nothing was retrieved")
         elif self.models is None:  # the rules of earlier versions

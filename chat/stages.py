@@ -12,6 +12,7 @@ import numpy as np
 
 from chat.question import Question
 from chat.refusal import Support
+from chat.request import checked_k
 from chat.selector import Decision, Scored
 from chat.types import Passage
 
@@ -24,6 +25,9 @@ class Request:
     k: int | None = None
     exclude: tuple[str, ...] = ()
     endpoint: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "k", checked_k(self.k))  # InvalidRequestError, for every front end
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from ingest.loaders import FORMATS, load_file
 from ingest.split import split_blocks
 from ingest.tokens import get_counter
 from ingest.types import Chunk, LoadedDocument
-from ragchat.errors import DocumentError, EmptyDocumentError, UnreadableFileError, UnsupportedFileTypeError
+from ragchat.errors import (DocumentError, EmptyDocumentError, InputNotFoundError, UnreadableFileError,
+                            UnsupportedFileTypeError)
 from ragchat.settings import ChunkingSettings, IngestSettings
 
 
@@ -43,6 +44,14 @@ def ingest_document(doc: LoadedDocument, chunking: ChunkingSettings) -> list[Chu
     if not chunks:
         raise EmptyDocumentError(doc.source, "nothing is left after cleaning")
     return chunks
+
+
+def require_inputs(paths: Iterable[Path | str]) -> None:
+    """Raise :class:`InputNotFoundError` naming every path that does not exist. The commands
+    check their inputs first: a mistyped path stops the job before anything is read or changed."""
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise InputNotFoundError(f"no such file or folder: {', '.join(missing)}; nothing was done")
 
 
 def discover(paths: Iterable[Path | str], ingest: IngestSettings) -> tuple[list[Path], list[Skipped]]:
@@ -102,4 +111,4 @@ def ingest_paths(
     return result
 
 
-__all__ = ["FORMATS", "IngestResult", "Skipped", "discover", "ingest_document", "ingest_paths"]
+__all__ = ["FORMATS", "IngestResult", "Skipped", "discover", "ingest_document", "ingest_paths", "require_inputs"]

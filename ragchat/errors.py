@@ -17,6 +17,10 @@ class ConfigError(RagchatError):
     """The settings file or environment holds an invalid value."""
 
 
+class InputNotFoundError(RagchatError):
+    """A file or folder named as input does not exist: a mistake in the command, not a bad file."""
+
+
 # --- ingest -----------------------------------------------------------------
 
 
@@ -110,6 +114,10 @@ class ChatError(RagchatError):
 
 class EmptyQuestionError(ChatError):
     """The question is empty, only whitespace, or has no words (only punctuation or symbols)."""
+
+
+class InvalidRequestError(ChatError):
+    """A request's parameter is out of range or of the wrong type (for example ``k``)."""
 
 
 class LLMError(ChatError):

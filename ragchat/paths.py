@@ -22,3 +22,12 @@ def bundled_corpus_dir() -> Path:
 
 def bundled_report() -> Path:
     return bundled_corpus_dir() / BUNDLED_REPORT
+
+
+def file_in_the_way(folder: Path) -> Path | None:
+    """The regular file (or other non-folder) that ``folder`` is, or sits under, if any:
+    such a folder can be neither used nor made."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            return None if part.is_dir() else part
+    return None

@@ -30,9 +30,10 @@ from pydantic_settings import (
 )
 
 from ragchat.errors import ConfigError
-from ragchat.paths import bundled_corpus_dir
+from ragchat.paths import bundled_corpus_dir, file_in_the_way
 
 CONFIG_ENV = "RAGCHAT_CONFIG"
+MAX_K = 100  # the most passages a question may ask for: retrieval.k, and every front end's k
 DEFAULT_CONFIG_FILE = Path("ragchat.toml")
 
 
@@ -185,7 +186,7 @@ class RetrievalSettings(_Section):
     """How passages are found: dense, keyword or both fused."""
 
     mode: str = Field(default="hybrid", description="`hybrid`, `dense` or `keyword`.")
-    k: int = Field(default=5, ge=1, le=100, description="Passages returned per question.")
+    k: int = Field(default=5, ge=1, le=MAX_K, description="Passages returned per question.")
     candidates: int = Field(
         default=30, ge=1, le=1000, description="Candidates taken from each retriever before fusion."
     )
@@ -363,6 +364,24 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @model_validator(mode="after")
+    def _folders_can_be_folders(self) -> "Settings":
+        """A folder the app makes or uses must not be a file, nor sit under one (each command
+        would fail on it later, with a traceback)."""
+        folders = (
+            (self.home, "home"),
+            (self.cache_dir, "home"),
+            (self.index_dir, "index.dir" if self.index.dir else "home"),
+            (self.documents_dir, "ui.documents_dir" if self.ui.documents_dir else "home"),
+        )
+        for folder, key in folders:
+            blocker = file_in_the_way(folder)
+            if blocker is not None:
+                where = "is a file" if blocker == folder else f"is under {blocker}, which is a file"
+                env = "RAGCHAT_" + key.upper().replace(".", "__")
+                raise ValueError(f"the folder {folder} {where}; set {key} (or ${env}) to a folder")
+        return self
+
     @property
     def index_dir(self) -> Path:
         """The index folder: ``index.dir``, else ``<home>/index``."""
@@ -426,9 +445,7 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
     except ValueError as exc:  # a TOML syntax error
         raise ConfigError(f"cannot read settings file {path}: {exc}") from None
@@ -438,6 +455,12 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
                 os.environ.pop(CONFIG_ENV, None)
             else:
                 os.environ[CONFIG_ENV] = previous
+
+
+def _problem(err: Any) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def settings_reference() -> str:

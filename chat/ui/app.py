@@ -27,7 +27,7 @@ from chat.endpoints import configured_base_urls
 from chat.ui import assets, render
 from chat.ui.documents import Library, Upload, allowed_extensions
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
-from ragchat.errors import ConfigError, EmptyQuestionError, RagchatError
+from ragchat.errors import ConfigError, EmptyQuestionError, InvalidRequestError, RagchatError
 from ragchat.settings import Settings
 
 EXAMPLES = [
@@ -84,7 +84,7 @@ class Handlers:
                                 user=request.username)
         partial, answer = "", None
         try:
-            for event in stream_answer(service, text, session["history"], choice, int(k or 0) or None):
+            for event in stream_answer(service, text, session["history"], choice, k):
                 if event.answer is not None:
                     answer = event.answer
                     break
@@ -96,7 +96,8 @@ class Handlers:
                     messages[-1] = {"role": "assistant", "content": render.markdown_text(partial) + " ▍"}
                 yield messages, gr.skip(), "", gr.skip(), session, ""
         except RagchatError as exc:
-            raise gr.Error(str(exc) if isinstance(exc, EmptyQuestionError) else f"no answer: {exc}") from None
+            plain = isinstance(exc, (EmptyQuestionError, InvalidRequestError))  # the asker's to fix
+            raise gr.Error(str(exc) if plain else f"no answer: {exc}") from None
         assert answer is not None
         messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
         title = text if answer.standalone_question == answer.question else (
@@ -176,13 +177,14 @@ class Handlers:
     def ask(self, question: str, history: list | str | None = None, k: int | None = None,
             answerer: str | None = None) -> dict:
         """Answer a question. history: [[role, text], ...] or [{"role", "content"}, ...] (roles
-        user/assistant), oldest first; k: passages to retrieve; answerer: extractive or llm.
+        user/assistant), oldest first; k: passages to retrieve (1 to 100; empty: retrieval.k);
+        answerer: extractive or llm.
         Returns the Answer JSON (the shape of `ragchat ask --json`)."""
         try:
             turns = parse_history(history)
             service = self.library.wait()
             choice = AnswererChoice(answerer or ("llm" if service.endpoint is not None else "extractive"))
-            return answer_once(service, question, turns, choice, int(k) if k else None).to_dict()
+            return answer_once(service, question, turns, choice, k).to_dict()
         except (RagchatError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 

@@ -7,6 +7,7 @@ name is only looked up in the local Hugging Face cache, never downloaded.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,8 @@ class SentenceTransformerEmbeddings(BatchedEmbeddings):
                     "give the directory holding the model's config.json and weights"
                 )
             ref = str(directory.resolve())
+        # read by huggingface_hub when it is first imported: no request is ever made
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -132,17 +135,16 @@ class SentenceTransformerEmbeddings(BatchedEmbeddings):
         try:
             self._model = SentenceTransformer(ref, **options)
         except Exception as exc:  # third-party loaders raise many types
-            if self.is_local:
-                hint = "check that it is a complete sentence-transformers model directory"
-            else:
-                hint = (
-                    "it is neither a local directory nor a model in the local Hugging "
-                    "Face cache, and models are never downloaded here; copy the model "
-                    "directory onto this machine and give its path instead"
-                )
+            if not self.is_local:  # their message asks to check an internet connection we never use
+                raise EmbeddingError(
+                    f"sentence-transformers model {self.model_name_or_path!r} is not installed locally: it is "
+                    "not a folder, nor in the local Hugging Face cache, and models are never downloaded; "
+                    "set embedding.model to a model folder on this machine, or embedding.kind to e5 (built in)"
+                ) from exc
+            detail = " ".join(str(exc).split())  # one line
             raise EmbeddingError(
                 f"cannot load sentence-transformers model {self.model_name_or_path!r}: "
-                f"{type(exc).__name__}: {exc}; {hint}"
+                f"{type(exc).__name__}: {detail}; check that it is a complete sentence-transformers model directory"
             ) from exc
 
     def _embed_batch(self, texts: list[str], *, query: bool) -> tuple[FloatMatrix, int | None]:

@@ -57,7 +57,13 @@ def index() -> None:
 @wait_option
 @click.pass_context
 def add(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
-    """Add or update documents (files or folders). Unchanged ones are skipped."""
+    """Add or update documents (files or folders). Unchanged ones are skipped.
+
+    Files that cannot be read are reported and skipped (exit code 3). A PATH that does not
+    exist stops the command before the index is touched (exit code 1), even with other PATHS."""
+    from ingest.pipeline import require_inputs
+
+    require_inputs(paths)
     _run(ctx, index_dir, wait, add=paths)
 
 

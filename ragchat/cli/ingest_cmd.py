@@ -25,12 +25,14 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, progre
     """Load, clean and split PATHS (files or folders) into chunks.
 
     With no PATHS, ingests the configured corpus (the bundled report by default).
-    Bad files are reported and skipped; the exit code is then 3.
+    Bad files are reported and skipped; the exit code is then 3. A PATH that does not
+    exist stops the command before anything is read (exit code 1), even with other PATHS.
     """
-    from ingest.pipeline import ingest_paths
+    from ingest.pipeline import ingest_paths, require_inputs
 
     settings = settings_from(ctx)
     targets = paths or settings.corpus_paths
+    require_inputs(targets)
     result = ingest_paths(targets, settings.ingest, settings.chunking, progress=progress)
     if out is not None:
         _write_jsonl(result.chunks, out)

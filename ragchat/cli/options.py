@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from ragchat.settings import Settings, load_settings
+from ragchat.paths import file_in_the_way
+from ragchat.settings import MAX_K, Settings, load_settings
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -23,9 +24,23 @@ def settings_from(ctx: click.Context) -> Settings:
     return root.obj["settings"]
 
 
+class _Folder(click.Path):
+    """A folder that exists or can be made: not a file, and not under one."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        folder = super().convert(value, param, ctx)
+        blocker = file_in_the_way(Path(folder))
+        if blocker is not None:
+            self.fail(f"{folder} is under {blocker}, which is a file; give a folder", param, ctx)
+        return folder
+
+
 index_dir_option = click.option(
     "--index-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_Folder(),
     default=None,
     help="Index folder. Default: index.dir from the settings (<home>/index).",
 )
@@ -35,4 +50,25 @@ answerer_option = click.option(
     default=None,
     help="extractive (default; no model) or llm (the endpoint in [llm] settings).",
 )
-k_option = click.option("--k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve.")
+
+
+class _K(click.ParamType):
+    """``--k``: checked by the service's own check (:func:`chat.request.checked_k`), before any work."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        from chat.request import checked_k
+        from ragchat.errors import InvalidRequestError
+
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = value  # "1.5", "abc": checked_k says what is wrong
+        try:
+            return checked_k(number)
+        except InvalidRequestError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+k_option = click.option("--k", type=_K(), default=None, help=f"Passages to retrieve (1 to {MAX_K}).")

@@ -191,3 +191,19 @@ def _text(message: dict) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content)
+
+
+@pytest.mark.parametrize("k", [0, -1, 101, 10**6, 1.5, "abc", True])
+def test_ask_and_chat_reject_a_bad_k_with_the_services_message(client: Client, k):
+    message = r"k \(passages to retrieve\) must be a whole number from 1 to 100"
+    with pytest.raises(Exception, match=message):
+        client.predict("规划建设了多少所社区食堂?", None, k, "extractive", api_name="/ask")
+    if not isinstance(k, str):  # /chat's slider (1 to 20) turns away what is out of its range first
+        with pytest.raises(Exception, match=message + "|less than minimum value 1|greater than maximum value 20"):
+            client.predict("规划建设了多少所社区食堂?", k, "extractive", "", "", "", api_name="/chat")
+
+
+def test_ask_and_chat_take_a_whole_k(client: Client):
+    assert len(client.predict("规划建设了多少所社区食堂?", None, 1, "extractive", api_name="/ask")["retrieved"]) >= 1
+    messages, *_ = client.predict("规划建设了多少所社区食堂?", 3.0, "extractive", "", "", "", api_name="/chat")
+    assert "7所社区食堂" in str(messages[-1]["content"])
