@@ -62,8 +62,13 @@ class RefusalPolicy:
     # multilingual-e5-small 16 such questions scored 0.78-0.85, the report's 400 Chinese questions
     # in eval/sets 0.852 and up. Used only with the model the refusal model was trained with.
     zh_min_dense: float = 0.83
-    min_word_coverage: float = 0.3  # below it a Chinese question is characters strung together, not words
-    coverage_chars: int = 8  # ... when it has at least this many Chinese characters
+    # Below this share of characters in dictionary words, a Chinese question of at least
+    # ``coverage_chars`` characters is characters strung together, not words. Chosen on CMRC 2018
+    # trial (its 134 questions of 20+ characters: 0.26 and up; strings of the report's characters at
+    # random: 57 of 60 below); a short question that names a person or a thing (王处直的字是什么？,
+    # 0.22) scores low, so shorter ones are not judged.
+    min_word_coverage: float = 0.25
+    coverage_chars: int = 20
 
     def support(
         self,

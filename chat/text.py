@@ -64,9 +64,9 @@ def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
 
 def word_coverage(text: str) -> tuple[float, int]:
     """The share of ``text``'s Chinese characters that belong to a word of two or more characters
-    in jieba's dictionary, and the number of Chinese characters. A question in Chinese is mostly
-    such words (0.37 at the least over the 472 questions of eval/sets); characters strung at
-    random are mostly not (0.27 at most from 30 characters on, even when drawn from the report)."""
+    in jieba's dictionary, and the number of Chinese characters. A long question in Chinese is
+    mostly such words; characters strung at random are mostly not, even when drawn from the
+    report (chat.refusal.RefusalPolicy.min_word_coverage)."""
     n_cjk = sum(1 for ch in text if is_cjk(ch))
     if not n_cjk:
         return 0.0, 0
