@@ -105,6 +105,7 @@ def check_content(path: Path, settings: Settings) -> None:
         raise UploadRejectedError(f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason) from None
 
 
+WRITE_WAIT_S = 300.0  # an upload waits this long for another process's reindex before it fails
 STALE_UPLOAD_S = 3600.0  # far longer than copying and checking one upload takes
 
 
@@ -326,7 +327,8 @@ class Library:
 
         with self._update_lock:
             current = self.service
-            report = update_index(self.settings.index_dir, self.settings, current.embeddings, progress=True, **change)
+            report = update_index(self.settings.index_dir, self.settings, current.embeddings, progress=True,
+                                  wait=WRITE_WAIT_S, on_wait=_log_waiting, **change)
             assert self._live is not None
             self._live.replace_from_disk()
         result.added += [Path(s).name for s in report.added]
@@ -340,7 +342,7 @@ class Library:
 
 
 def _log_waiting(holder: str) -> None:
-    LOG.warning("process %s is building the index; waiting for it", holder)
+    LOG.warning("process %s is changing the index; waiting for it", holder)
 
 
 def _reason(exc: BaseException) -> str:

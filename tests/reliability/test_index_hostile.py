@@ -532,3 +532,27 @@ def test_a_chat_session_follows_a_write_by_another_process(settings, docs, env):
         session.kill()
         session.wait()
     assert "210" in out and "b.txt" in out
+
+
+def test_an_upload_waits_for_another_process_reindexing(settings, docs, tmp_path):
+    from chat.ui.documents import Library, Upload
+
+    _add(settings, docs / "report.txt")
+    library = Library(settings)
+    library.start().join(timeout=600)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from index.lock import index_lock
+        with index_lock(Path({str(settings.index_dir)!r})):
+            print("locked", flush=True)
+            time.sleep(3)
+    """)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = library.add([Upload(docs / "b.txt", "b.txt")])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.added == ["b.txt"] and not result.skipped
+    assert "210" in library.wait().answer(GREENHOUSE).text
