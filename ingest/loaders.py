@@ -8,10 +8,13 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from ingest.captured import captured
 from ingest.decode import decode_bytes
 from ingest.html_text import html_to_text
+from ingest.office import csv_text, docx_text, xlsx_text
 from ingest.types import LoadedDocument
 from ragchat.errors import (
+    DocumentError,
     EmptyDocumentError,
     FileTooLargeError,
     MalformedDocumentError,
@@ -28,7 +31,10 @@ FORMATS = {
     ".htm": "html",
     ".pdf": "pdf",
     ".docx": "docx",
+    ".xlsx": "xlsx",
+    ".csv": "csv",
 }
+REASON_MAX_CHARS = 400  # a skipped file's reason is one line
 
 
 def doc_id_for(path: Path) -> str:
@@ -52,9 +58,7 @@ def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFileError(path, exc.strerror or str(exc)) from None
-    text, encoding = _EXTRACTORS[fmt](data, path)
-    if not text.strip():
-        raise EmptyDocumentError(path)
+    text, encoding = _extract(fmt, data, path)
     return LoadedDocument(
         doc_id=doc_id_for(path),
         source=str(path),
@@ -89,42 +93,37 @@ def _pdf(data: bytes, path: Path) -> tuple[str, str]:
     return "\n\n".join(p.strip("\n") for p in pages), "pdf"
 
 
-def _docx(data: bytes, path: Path) -> tuple[str, str]:
-    if not data.strip():
-        raise EmptyDocumentError(path)
-    import zipfile
-
-    from docx import Document as open_docx
-
-    try:
-        document = open_docx(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise MalformedDocumentError(path, f"DOCX: {exc}") from None
-    parts: list[str] = []
-    for para in document.paragraphs:
-        text = para.text.strip()
-        if not text:
-            continue
-        style = (para.style.name or "") if para.style is not None else ""
-        match = re.match(r"(?:Heading|标题)\s*(\d)", style)
-        if match:
-            parts.append("#" * int(match.group(1)) + " " + text)
-        elif style == "Title":
-            parts.append("# " + text)
-        else:
-            parts.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells]
-            if any(cells):
-                parts.append(" | ".join(cells))
-    return "\n\n".join(parts), "docx"
-
-
 _EXTRACTORS: dict[str, Callable[[bytes, Path], tuple[str, str]]] = {
     "text": _plain,
     "markdown": _plain,
     "html": _html,
     "pdf": _pdf,
-    "docx": _docx,
+    "docx": docx_text,
+    "xlsx": xlsx_text,
+    "csv": csv_text,
 }
+
+
+def _extract(fmt: str, data: bytes, path: Path) -> tuple[str, str]:
+    """Run the format's extractor: the one safety net of every format. Any exception in it
+    becomes a :class:`MalformedDocumentError` naming the file and the format, so a batch
+    skips the file and goes on; what the libraries warned or logged meanwhile is added to
+    the reason instead of being printed (and dropped when the file loads)."""
+    with captured() as said:
+        try:
+            text, encoding = _EXTRACTORS[fmt](data, path)
+            if not text.strip():
+                raise EmptyDocumentError(path)
+            return text, encoding
+        except DocumentError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - a damaged file may make a library raise anything
+            error = MalformedDocumentError(path, _one_line(f"{fmt.upper()}: {type(exc).__name__}: {exc}"))
+        if said.lines():
+            error = type(error)(error.path, _one_line("; ".join(filter(None, [error.detail, *said.lines()]))))
+    raise error from None
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_MAX_CHARS else text[: REASON_MAX_CHARS - 1] + "…"

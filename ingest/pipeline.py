@@ -38,8 +38,9 @@ class IngestResult:
 def ingest_document(doc: LoadedDocument, chunking: ChunkingSettings) -> list[Chunk]:
     """Clean and split one loaded document. :class:`EmptyDocumentError` when nothing is left
     to index (only markup, or only invisible characters)."""
-    marked = doc.format in ("markdown", "docx", "html")  # headings are marked up
-    blocks = parse_blocks(doc.text, title_lines=not marked, rejoin=doc.format not in ("docx", "html"))
+    marked = doc.format in ("markdown", "docx", "html", "xlsx", "csv")  # headings are marked up
+    # Paragraphs (and table rows) are real in these: no sentence runs on into the next one.
+    blocks = parse_blocks(doc.text, title_lines=not marked, rejoin=doc.format not in ("docx", "html", "xlsx", "csv"))
     chunks = split_blocks(blocks, doc.text, doc.doc_id, doc.source, chunking, get_counter(chunking.encoding))
     if not chunks:
         raise EmptyDocumentError(doc.source, "nothing is left after cleaning")

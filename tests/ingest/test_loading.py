@@ -52,7 +52,8 @@ def _write(tmp_path, name, data: bytes):
         ("blank.md", b"  \n\n \t\n", EmptyDocumentError),
         ("image.txt", bytes(range(256)) * 8, BinaryFileError),
         ("latin.txt", "caf\xe9 na\xefve \xff\xfe\xfd".encode("latin-1")[:-3] + b"\xff\xff\xff", DecodeError),
-        ("table.xlsx", b"PK\x03\x04 not supported", UnsupportedFileTypeError),
+        ("table.ods", b"PK\x03\x04 not supported", UnsupportedFileTypeError),
+        ("table.xlsx", b"PK\x03\x04 truncated zip", MalformedDocumentError),
         ("broken.pdf", b"%PDF-1.7 this is not really a pdf", MalformedDocumentError),
         ("broken.docx", b"PK\x03\x04 truncated zip", MalformedDocumentError),
         ("empty.pdf", b"", EmptyDocumentError),
@@ -82,14 +83,14 @@ def test_a_batch_skips_bad_files_and_keeps_the_rest(tmp_path, report_text):
     (good / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
     (good / "ignored.xyz").write_bytes(b"not an accepted extension")
     (good / ".hidden.txt").write_text("隐藏文件。", encoding="utf-8")
-    explicit_bad = _write(tmp_path, "data.csv", b"a,b\n1,2\n")
+    explicit_bad = _write(tmp_path, "data.ods", b"a,b\n1,2\n")
     result = ingest_paths([good, explicit_bad, tmp_path / "nope"], IngestSettings(), ChunkingSettings())
     assert {os.path.basename(d.source) for d in result.documents} == {"report.txt", "notes.md"}
     reasons = {os.path.basename(s.path): s.error for s in result.skipped}
     assert reasons == {
         "empty.txt": "EmptyDocumentError",
         "binary.txt": "BinaryFileError",
-        "data.csv": "UnsupportedFileTypeError",
+        "data.ods": "UnsupportedFileTypeError",
         "nope": "UnreadableFileError",
     }
     assert any("GDP增长5.3%" in c.text for c in result.chunks)
