@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 from ingest.decode import decode_bytes
-from ingest.html_text import html_to_text
 from ingest.types import LoadedDocument
+from ingest.web import web_page_text
 from ragchat.errors import (
     EmptyDocumentError,
     FileTooLargeError,
@@ -71,7 +71,7 @@ def _plain(data: bytes, path: Path) -> tuple[str, str]:
 
 def _html(data: bytes, path: Path) -> tuple[str, str]:
     text, encoding = decode_bytes(data, path)
-    return html_to_text(text), encoding
+    return web_page_text(text), encoding
 
 
 def _pdf(data: bytes, path: Path) -> tuple[str, str]:
