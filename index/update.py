@@ -1,7 +1,10 @@
 """Incremental reindexing: add, update, remove documents; embed only what changed.
 
 A document is unchanged when its content hash and the chunking settings hash
-match the index: its chunks and vectors are kept as they are. A changed
+match the index: its chunks and vectors are kept as they are. A file is matched
+to the indexed document it is by path, content and relative name
+(:mod:`index.identity`): a moved document keeps its chunks and vectors, and a
+copy of an indexed file is not indexed again. A changed
 document has its old chunks replaced; a removed one leaves nothing behind.
 New chunk texts go through the embedding cache, so only text never seen by
 this model is embedded. Every update writes a whole new index version (see
@@ -14,7 +17,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -22,13 +25,14 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.embeddings.cache import CachedEmbeddings
+from index.identity import Identities
 from index.keyword.bm25 import KeywordIndex
 from index.lock import index_lock
 from index.recover import Recovered, recover_documents
 from index.store import (POINTER, DocRecord, Snapshot, check_model, load_snapshot, now_iso, versions,
                          write_snapshot)
 from index.vector import VectorIndex
-from ingest.loaders import doc_id_for, load_file
+from ingest.loaders import load_file
 from ingest.pipeline import Skipped, discover, ingest_document
 from ingest.normalize import normalize_text
 from ingest.sentences import sentence_spans
@@ -52,6 +56,8 @@ class UpdateReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # new paths of indexed documents found moved, unchanged
+    copies: list[str] = field(default_factory=list)  # copies of indexed documents, not indexed again
     chunks_embedded: int = 0
     n_documents: int = 0
     n_chunks: int = 0
@@ -63,7 +69,8 @@ class UpdateReport:
     def summary(self) -> str:
         return (
             f"added: {len(self.added)}  updated: {len(self.updated)}  unchanged: {len(self.unchanged)}  "
-            f"removed: {len(self.removed)}  skipped: {len(self.skipped)}  chunks embedded: {self.chunks_embedded}  "
+            f"removed: {len(self.removed)}  skipped: {len(self.skipped)}  moved: {len(self.moved)}  "
+            f"copies: {len(self.copies)}  chunks embedded: {self.chunks_embedded}  "
             f"index: {self.n_documents} documents, {self.n_chunks} chunks ({self.seconds:.1f} s)"
         )
 
@@ -99,12 +106,13 @@ def _versions() -> dict[str, str]:
 
 
 def resolve_doc_id(target: str, documents: dict[str, DocRecord]) -> str:
-    """A document id, or the path of an indexed document."""
+    """A document id, or the path (or the file name, when only one has it) of an indexed document."""
     if target in documents:
         return target
-    by_path = doc_id_for(Path(target))
-    if by_path in documents:
-        return by_path
+    source = str(Path(target).resolve())
+    by_path = [d for d, rec in documents.items() if rec.source == source]
+    if by_path:
+        return by_path[0]
     matches = [d for d, rec in documents.items() if Path(rec.source).name == target]
     if len(matches) == 1:
         return matches[0]
@@ -117,6 +125,7 @@ def resolve_doc_id(target: str, documents: dict[str, DocRecord]) -> str:
 class _Plan:
     keep: list[str]  # doc ids whose chunks and vectors are reused
     docs: dict[str, LoadedDocument]  # doc ids to (re)chunk and embed
+    moved: dict[str, str] = field(default_factory=dict)  # kept doc id -> its new source
     failed: list[Skipped] = field(default_factory=list)  # documents that could not be chunked
 
 
@@ -158,7 +167,7 @@ def update_index(
                                                progress)
             report.chunks_embedded = embedded
             _drop_failed(report, plan.failed)
-            if not (report.added or report.updated or report.removed or rebuild or recovered):
+            if not (report.added or report.updated or report.removed or report.moved or rebuild or recovered):
                 report.version = old.path.name if old is not None and old.path else ""
             else:
                 report.version = write_snapshot(index_dir, snapshot, texts).name
@@ -176,6 +185,7 @@ def _drop_failed(report: UpdateReport, failed: list[Skipped]) -> None:
     sources = {f.path for f in failed}
     report.added = [s for s in report.added if s not in sources]
     report.updated = [s for s in report.updated if s not in sources]
+    report.moved = [s for s in report.moved if s not in sources]
     report.skipped += failed
 
 
@@ -222,13 +232,16 @@ def _plan(
     c_hash = chunking_hash(settings)
     reuse = old is not None and not rebuild
     docs: dict[str, LoadedDocument] = {}
+    moved: dict[str, str] = {}
     # Documents already indexed: kept, or re-chunked from their stored text.
     for doc_id, rec in records.items():
         if reuse and rec.chunking_hash == c_hash:
             continue
         assert text_of is not None
         docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash)
-    files, skipped = discover(list(add), settings.ingest)
+    add = list(add)
+    files, skipped = discover(add, settings.ingest)
+    identities = Identities(records, add)
     report.skipped += skipped
     max_bytes = int(settings.ingest.max_file_mb * 2**20)
     iterator: Iterable[Path] = files
@@ -242,17 +255,34 @@ def _plan(
         except DocumentError as exc:
             report.skipped.append(Skipped(str(path), str(exc), type(exc).__name__))
             continue
-        rec = records.get(doc.doc_id)
-        if rec is None:
+        match = identities.match(path, doc.content_hash)
+        if match is None:
+            doc = replace(doc, doc_id=identities.fresh_id(doc.doc_id))
             report.added.append(doc.source)
-        elif rec.content_hash == doc.content_hash and rec.chunking_hash == c_hash and doc.doc_id not in docs:
-            report.unchanged.append(doc.source)
+        elif match.kind == "copy":
+            report.copies.append(doc.source)
             continue
         else:
-            report.updated.append(doc.source)
+            doc = replace(doc, doc_id=match.doc_id)
+            rec = records[match.doc_id]
+            reusable = rec.chunking_hash == c_hash and doc.doc_id not in docs
+            if rec.content_hash != doc.content_hash:
+                report.updated.append(doc.source)
+            elif match.kind == "moved":
+                report.moved.append(doc.source)
+                if reusable:
+                    moved[doc.doc_id] = doc.source
+                    identities.claim(doc.doc_id, path, doc.content_hash)
+                    continue
+            elif reusable:
+                report.unchanged.append(doc.source)
+                continue
+            else:
+                report.updated.append(doc.source)
+        identities.claim(doc.doc_id, path, doc.content_hash)
         docs[doc.doc_id] = doc
     keep = [d for d in records if d not in docs]
-    return _Plan(keep=keep, docs=docs)
+    return _Plan(keep=keep, docs=docs, moved=moved)
 
 
 def _build(
@@ -269,9 +299,12 @@ def _build(
     for doc_id in plan.keep:
         assert old is not None
         kept = [c for c in old.chunks if c.doc_id == doc_id]
-        chunks += kept
         rows += [old.vectors[old.row(c.id)] for c in kept]
         documents[doc_id] = old.documents[doc_id]
+        if doc_id in plan.moved:  # the same chunks and vectors, at the document's new place
+            kept = [replace(c, source=plan.moved[doc_id]) for c in kept]
+            documents[doc_id] = replace(documents[doc_id], source=plan.moved[doc_id])
+        chunks += kept
     new_chunks: list[Chunk] = []
     skipped_docs: list[str] = []
     for doc_id, doc in plan.docs.items():

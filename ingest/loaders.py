@@ -10,9 +10,9 @@ from typing import Callable
 
 from ingest.captured import captured
 from ingest.decode import decode_bytes
-from ingest.html_text import html_to_text
 from ingest.office import csv_text, docx_text, xlsx_text
 from ingest.types import LoadedDocument
+from ingest.web import web_page_text
 from ragchat.errors import (
     DocumentError,
     EmptyDocumentError,
@@ -75,7 +75,7 @@ def _plain(data: bytes, path: Path) -> tuple[str, str]:
 
 def _html(data: bytes, path: Path) -> tuple[str, str]:
     text, encoding = decode_bytes(data, path)
-    return html_to_text(text), encoding
+    return web_page_text(text), encoding
 
 
 def _pdf(data: bytes, path: Path) -> tuple[str, str]:

@@ -51,7 +51,7 @@ class UnsupportedFileTypeError(DocumentError):
 
 
 class DecodeError(DocumentError):
-    reason = "cannot decode the text (tried UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB18030/GBK)"
+    reason = "cannot decode the text with confidence (tried UTF-8, UTF-16, GB18030/GBK, Big5)"
 
 
 class FileTooLargeError(DocumentError):

@@ -333,7 +333,8 @@ class Library:
             self._live.replace_from_disk()
         result.added += [Path(s).name for s in report.added]
         result.updated += [Path(s).name for s in report.updated]
-        result.unchanged += [Path(s).name for s in report.unchanged]
+        # A moved document or a copy of an indexed one is in the index already, unchanged.
+        result.unchanged += [Path(s).name for s in report.unchanged + report.moved + report.copies]
         result.removed += [Path(s).name for s in report.removed]
         result.skipped += [{"file": Path(s.path).name, "reason": _strip_path(s.reason, s.path)} for s in report.skipped]
         result.n_documents, result.n_chunks = report.n_documents, report.n_chunks

@@ -27,7 +27,7 @@ def _signature(chunks):
 
 @pytest.mark.parametrize(
     "encoding, prefix, expected",
-    [("gbk", b"", "gb18030"), ("gb18030", b"", "gb18030"), ("utf-8", codecs.BOM_UTF8, "utf-8-sig"),
+    [("gbk", b"", "gbk"), ("gb18030", b"", "gbk"), ("utf-8", codecs.BOM_UTF8, "utf-8-sig"),
      ("utf-16-le", codecs.BOM_UTF16_LE, "utf-16")],
 )
 def test_other_encodings_ingest_identically(tmp_path, report_text, report_chunks, chunking, encoding, prefix, expected):
