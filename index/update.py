@@ -227,7 +227,8 @@ def _plan(
         if reuse and rec.chunking_hash == c_hash:
             continue
         assert text_of is not None
-        docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash)
+        docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash,
+                                      rec.pages)
     files, skipped = discover(list(add), settings.ingest)
     report.skipped += skipped
     max_bytes = int(settings.ingest.max_file_mb * 2**20)
@@ -238,14 +239,15 @@ def _plan(
         iterator = tqdm(files, desc="reading", unit="file", file=sys.stderr, dynamic_ncols=True)
     for path in iterator:
         try:
-            doc = load_file(path, max_bytes=max_bytes)
+            doc = load_file(path, max_bytes=max_bytes, progress=progress)
         except DocumentError as exc:
             report.skipped.append(Skipped(str(path), str(exc), type(exc).__name__))
             continue
         rec = records.get(doc.doc_id)
         if rec is None:
             report.added.append(doc.source)
-        elif rec.content_hash == doc.content_hash and rec.chunking_hash == c_hash and doc.doc_id not in docs:
+        elif (rec.content_hash == doc.content_hash and rec.chunking_hash == c_hash and doc.doc_id not in docs
+              and rec.pages == doc.pages):  # a PDF indexed before pages were kept gains them
             report.unchanged.append(doc.source)
             continue
         else:
@@ -290,7 +292,7 @@ def _build(
         documents[doc_id] = DocRecord(
             doc_id=doc_id, source=doc.source, format=doc.format, encoding=doc.encoding,
             content_hash=doc.content_hash, chunking_hash=c_hash, n_chunks=len(doc_chunks),
-            n_chars=len(doc.text), indexed_at=now_iso(),
+            n_chars=len(doc.text), indexed_at=now_iso(), pages=doc.pages,
         )
     new_vectors, embedded = _embed(new_chunks, settings, embeddings, progress)
     if settings.index.embed_sentences and isinstance(embeddings, CachedEmbeddings):  # only a cache keeps them

@@ -10,6 +10,10 @@ from typing import Callable
 
 from ingest.decode import decode_bytes
 from ingest.html_text import html_to_text
+from ingest.images import image_pages
+from ingest.pages import PagedText
+from ingest.pdf import pdf_pages
+from ingest.slides import pptx_pages
 from ingest.types import LoadedDocument
 from ragchat.errors import (
     EmptyDocumentError,
@@ -28,6 +32,12 @@ FORMATS = {
     ".htm": "html",
     ".pdf": "pdf",
     ".docx": "docx",
+    ".pptx": "pptx",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 
 
@@ -39,8 +49,9 @@ def doc_id_for(path: Path) -> str:
     return f"{name}-{digest}"
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
-    """Read ``path``; raises a :class:`DocumentError` subclass naming the file."""
+def load_file(path: Path, max_bytes: int | None = None, progress: bool = False) -> LoadedDocument:
+    """Read ``path``; raises a :class:`DocumentError` subclass naming the file.
+    ``progress``: show a bar per page while pages are recognised (OCR)."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -52,7 +63,12 @@ def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFileError(path, exc.strerror or str(exc)) from None
-    text, encoding = _EXTRACTORS[fmt](data, path)
+    pages: tuple[int, ...] = ()
+    if fmt in _PAGED:
+        paged = _PAGED[fmt](data, path, progress)
+        text, encoding, pages = paged.text, paged.encoding, paged.pages
+    else:
+        text, encoding = _EXTRACTORS[fmt](data, path)
     if not text.strip():
         raise EmptyDocumentError(path)
     return LoadedDocument(
@@ -62,6 +78,7 @@ def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
         format=fmt,
         encoding=encoding,
         content_hash=hashlib.sha256(data).hexdigest(),
+        pages=pages,
     )
 
 
@@ -72,21 +89,6 @@ def _plain(data: bytes, path: Path) -> tuple[str, str]:
 def _html(data: bytes, path: Path) -> tuple[str, str]:
     text, encoding = decode_bytes(data, path)
     return html_to_text(text), encoding
-
-
-def _pdf(data: bytes, path: Path) -> tuple[str, str]:
-    if not data.strip():
-        raise EmptyDocumentError(path)
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise MalformedDocumentError(path, f"PDF: {exc}") from None
-    # Pages are separated by a blank line; broken sentences are rejoined later.
-    return "\n\n".join(p.strip("\n") for p in pages), "pdf"
 
 
 def _docx(data: bytes, path: Path) -> tuple[str, str]:
@@ -125,6 +127,12 @@ _EXTRACTORS: dict[str, Callable[[bytes, Path], tuple[str, str]]] = {
     "text": _plain,
     "markdown": _plain,
     "html": _html,
-    "pdf": _pdf,
     "docx": _docx,
+}
+
+# Formats with pages (or slides): their texts keep where each page starts.
+_PAGED: dict[str, Callable[[bytes, Path, bool], PagedText]] = {
+    "pdf": pdf_pages,
+    "image": image_pages,
+    "pptx": pptx_pages,
 }
