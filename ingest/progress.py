@@ -9,8 +9,8 @@ T = TypeVar("T")
 
 
 def pages_progress(items: list[T], name: str, progress: bool) -> Iterable[T]:
-    """``items`` with a tqdm bar on stderr when ``progress`` is on and there are several."""
-    if not progress or len(items) < 2:
+    """``items`` with a tqdm bar on stderr when ``progress`` is on."""
+    if not progress or not items:
         return items
     from tqdm import tqdm
 

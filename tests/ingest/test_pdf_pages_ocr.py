@@ -108,29 +108,36 @@ def test_cli_prints_the_page_and_json_has_it(tmp_path, report_text):
     assert figure_page in data["retrieved"][0]["pages"] or any(figure_page in r["pages"] for r in data["retrieved"])
 
 
-def test_a_sentence_broken_across_pages_is_one_chunk_on_both(tmp_path, chunking):
-    from fpdf import FPDF
+def test_a_pdf_indexed_before_pages_were_kept_gains_them_when_added_again(tmp_path):
+    from index.models import embeddings_from_settings
+    from index.store import MANIFEST, load_snapshot, pointer_name
+    from index.update import update_index
 
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    pdf.add_page()
-    pdf.multi_cell(0, 8, "Annual Report\n\nThe city built 4.82 million mu of farmland. The herd grew to")
-    pdf.add_page()
-    pdf.multi_cell(0, 8, "1.317 million head of cattle. Exports rose by 11.2%.")
-    path = tmp_path / "report.pdf"
-    pdf.output(str(path))
-    doc = load_file(path)
-    chunk = next(c for c in ingest_document(doc, chunking) if "1.317 million" in c.text)
-    assert [p for p, _ in chunk.metadata["pages"]] == [1, 2]
+    path = tmp_path / "two.pdf"
+    _two_page_pdf(path)
+    settings = load_settings(home=tmp_path / "home")
+    embeddings = embeddings_from_settings(settings)
+    update_index(settings.index_dir, settings, embeddings, add=[path])
+    assert update_index(settings.index_dir, settings, embeddings, add=[path]).unchanged == [str(path)]
+    # an index written before pages were kept: its manifest has no "pages"
+    manifest_path = settings.index_dir / pointer_name(settings.index_dir) / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for record in manifest["documents"].values():
+        del record["pages"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    old = load_snapshot(settings.index_dir)
+    assert [r.pages for r in old.documents.values()] == [()]
+    old.close()
 
-
-def test_an_old_manifest_without_pages_still_loads():
-    from index.store import DocRecord
-
-    old = {"doc_id": "a", "source": "a.pdf", "format": "pdf", "encoding": "pdf", "content_hash": "h",
-           "chunking_hash": "c", "n_chunks": 1, "n_chars": 10, "indexed_at": "t"}
-    assert DocRecord(**old).pages == ()
-    assert DocRecord(**old, pages=[0, 17]).pages == (0, 17)
+    report = update_index(settings.index_dir, settings, embeddings, add=[path])
+    assert report.updated == [str(path)]
+    new = load_snapshot(settings.index_dir)
+    try:
+        (record,) = new.documents.values()
+        assert len(record.pages) == 2
+        assert {p for c in new.chunks for p, _ in c.metadata["pages"]} == {1, 2}
+    finally:
+        new.close()
 
 
 # --- OCR: images, scanned and mixed PDFs --------------------------------------------------------
@@ -215,7 +222,7 @@ def test_a_scanned_report_is_answered_and_cited_to_its_page(scanned_report):
     assert f"p. {figure_page}" in sources_html(answer, 1)
 
 
-def test_a_pdf_of_text_pages_and_one_scanned_page(tmp_path, chunking):
+def test_a_pdf_of_text_pages_and_one_scanned_page(tmp_path, chunking, capfd):
     from fpdf import FPDF
 
     scan = tmp_path / "page2.png"
@@ -231,7 +238,8 @@ def test_a_pdf_of_text_pages_and_one_scanned_page(tmp_path, chunking):
     pdf.multi_cell(0, 8, "第三页也有文字层。肉牛养殖量达到131.7万头。")
     path = tmp_path / "mixed.pdf"
     pdf.output(str(path))
-    doc = load_file(path)
+    doc = load_file(path, progress=True)
+    assert "OCR mixed.pdf" in capfd.readouterr().err  # a bar over the one page recognised
     assert doc.encoding == "pdf+ocr" and len(doc.pages) == 3
     first, second, third = ("".join(t.split()).replace(",", "，") for t in _page_texts(doc))
     assert "482万亩" in first and "131.7万头" in third
