@@ -6,6 +6,7 @@ import re
 
 from chat.types import Citation, Passage
 from ingest.mapped import original_offset
+from ingest.pages import page_at
 from ingest.sentences import sentence_spans
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -123,5 +124,6 @@ def resolve(sentences: list[tuple[str, list[int]]], passages: list[Passage]) -> 
             if any(m == n and start < e and s < end for m, s, e in seen):
                 continue  # the same words of the passage, already cited (an English lead-in and its sentence)
             seen.add((n, start, end))
-            citations.append(Citation(n, passage.chunk_id, passage.source, passage.heading, quote, start, end))
+            citations.append(Citation(n, passage.chunk_id, passage.source, passage.heading, quote, start, end,
+                                      page_at(passage.pages, start)))
     return citations

@@ -17,6 +17,7 @@ class Citation:
     quote: str
     start: int  # offsets of the quote in the original document text
     end: int
+    page: int | None = None  # the page (or slide) where the quote starts; None without pages
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Passage:
     dense_score: float
     keyword_score: float
     lead: str = ""  # outline passages: the sentence that introduces the list
+    pages: tuple[tuple[int, int], ...] = ()  # (page, start offset) of each page the passage covers
 
 
 def passages_of(docs) -> list[Passage]:
@@ -47,6 +49,7 @@ def passages_of(docs) -> list[Passage]:
             kind=m["kind"], text=doc.page_content, spans=tuple(tuple(s) for s in m["spans"]),
             score=float(m["score"]), dense_score=float(m["dense_score"] or 0.0),
             keyword_score=float(m["keyword_score"] or 0.0), lead=m.get("lead", ""),
+            pages=tuple(tuple(p) for p in m.get("pages", ())),
         ))
     return out
 
@@ -117,7 +120,7 @@ class Answer:
             "retrieved": [
                 {"rank": p.n, "chunk_id": p.chunk_id, "source": p.source, "heading": list(p.heading),
                  "kind": p.kind, "text": p.text, "score": p.score, "dense_score": p.dense_score,
-                 "keyword_score": p.keyword_score}
+                 "keyword_score": p.keyword_score, "pages": [page for page, _ in p.pages]}
                 for p in self.passages
             ],
             "checks": {**asdict(self.checks), "warnings": self.checks.warnings},

@@ -44,7 +44,8 @@ class HybridRetriever(BaseRetriever):
     ``score`` (what the ranking used), ``dense_score`` (cosine, for every hit),
     ``keyword_score`` (BM25, 0 when the chunk shares no term), ``dense_rank`` /
     ``keyword_rank`` (or None), ``source``, ``doc_id``, ``heading_path``,
-    ``kind``, ``start``, ``end`` and ``spans``. ``k`` may be given per call.
+    ``kind``, ``start``, ``end``, ``spans`` and ``pages`` (``[page, start]``
+    pairs, empty for a document without pages). ``k`` may be given per call.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -172,5 +173,6 @@ class HybridRetriever(BaseRetriever):
                 "end": chunk.end,
                 "spans": [list(s) for s in chunk.spans],
                 "lead": chunk.metadata.get("lead", ""),
+                "pages": chunk.metadata.get("pages", []),
             },
         )

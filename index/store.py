@@ -59,6 +59,10 @@ class DocRecord:
     n_chunks: int
     n_chars: int
     indexed_at: str
+    pages: tuple[int, ...] = ()  # LoadedDocument.pages; absent from manifests written before pages
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(self.pages))  # a JSON list when read from a manifest
 
 
 @dataclass

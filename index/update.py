@@ -238,7 +238,8 @@ def _plan(
         if reuse and rec.chunking_hash == c_hash:
             continue
         assert text_of is not None
-        docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash)
+        docs[doc_id] = LoadedDocument(doc_id, rec.source, text_of(doc_id), rec.format, rec.encoding, rec.content_hash,
+                                      rec.pages)
     add = list(add)
     files, skipped = discover(add, settings.ingest)
     identities = Identities(records, add)
@@ -251,7 +252,7 @@ def _plan(
         iterator = tqdm(files, desc="reading", unit="file", file=sys.stderr, dynamic_ncols=True)
     for path in iterator:
         try:
-            doc = load_file(path, max_bytes=max_bytes)
+            doc = load_file(path, max_bytes=max_bytes, progress=progress)
         except DocumentError as exc:
             report.skipped.append(Skipped(str(path), str(exc), type(exc).__name__))
             continue
@@ -265,7 +266,8 @@ def _plan(
         else:
             doc = replace(doc, doc_id=match.doc_id)
             rec = records[match.doc_id]
-            reusable = rec.chunking_hash == c_hash and doc.doc_id not in docs
+            # a PDF indexed before pages were kept is read again, so that it gains them
+            reusable = rec.chunking_hash == c_hash and doc.doc_id not in docs and rec.pages == doc.pages
             if rec.content_hash != doc.content_hash:
                 report.updated.append(doc.source)
             elif match.kind == "moved":
@@ -323,7 +325,7 @@ def _build(
         documents[doc_id] = DocRecord(
             doc_id=doc_id, source=doc.source, format=doc.format, encoding=doc.encoding,
             content_hash=doc.content_hash, chunking_hash=c_hash, n_chunks=len(doc_chunks),
-            n_chars=len(doc.text), indexed_at=now_iso(),
+            n_chars=len(doc.text), indexed_at=now_iso(), pages=doc.pages,
         )
     new_vectors, embedded = _embed(new_chunks, settings, embeddings, progress)
     if settings.index.embed_sentences and isinstance(embeddings, CachedEmbeddings):  # only a cache keeps them

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from pathlib import Path
 from typing import Callable
 
 from ingest.captured import captured
 from ingest.decode import decode_bytes
+from ingest.images import image_pages
 from ingest.office import csv_text, docx_text, xlsx_text
+from ingest.pages import PagedText
+from ingest.pdf import pdf_pages
+from ingest.slides import pptx_pages
 from ingest.types import LoadedDocument
 from ingest.web import web_page_text
 from ragchat.errors import (
@@ -33,6 +36,12 @@ FORMATS = {
     ".docx": "docx",
     ".xlsx": "xlsx",
     ".csv": "csv",
+    ".pptx": "pptx",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 REASON_MAX_CHARS = 400  # a skipped file's reason is one line
 
@@ -45,8 +54,9 @@ def doc_id_for(path: Path) -> str:
     return f"{name}-{digest}"
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
-    """Read ``path``; raises a :class:`DocumentError` subclass naming the file."""
+def load_file(path: Path, max_bytes: int | None = None, progress: bool = False) -> LoadedDocument:
+    """Read ``path``; raises a :class:`DocumentError` subclass naming the file.
+    ``progress``: show a bar per page while pages are recognised (OCR)."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -58,14 +68,15 @@ def load_file(path: Path, max_bytes: int | None = None) -> LoadedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFileError(path, exc.strerror or str(exc)) from None
-    text, encoding = _extract(fmt, data, path)
+    paged = _extract(fmt, data, path, progress)
     return LoadedDocument(
         doc_id=doc_id_for(path),
         source=str(path),
-        text=text,
+        text=paged.text,
         format=fmt,
-        encoding=encoding,
+        encoding=paged.encoding,
         content_hash=hashlib.sha256(data).hexdigest(),
+        pages=paged.pages,
     )
 
 
@@ -78,43 +89,37 @@ def _html(data: bytes, path: Path) -> tuple[str, str]:
     return web_page_text(text), encoding
 
 
-def _pdf(data: bytes, path: Path) -> tuple[str, str]:
-    if not data.strip():
-        raise EmptyDocumentError(path)
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise MalformedDocumentError(path, f"PDF: {exc}") from None
-    # Pages are separated by a blank line; broken sentences are rejoined later.
-    return "\n\n".join(p.strip("\n") for p in pages), "pdf"
-
-
 _EXTRACTORS: dict[str, Callable[[bytes, Path], tuple[str, str]]] = {
     "text": _plain,
     "markdown": _plain,
     "html": _html,
-    "pdf": _pdf,
     "docx": docx_text,
     "xlsx": xlsx_text,
     "csv": csv_text,
 }
 
+# Formats with pages (or slides): their texts keep where each page starts.
+_PAGED: dict[str, Callable[[bytes, Path, bool], PagedText]] = {
+    "pdf": pdf_pages,
+    "image": image_pages,
+    "pptx": pptx_pages,
+}
 
-def _extract(fmt: str, data: bytes, path: Path) -> tuple[str, str]:
+
+def _extract(fmt: str, data: bytes, path: Path, progress: bool) -> PagedText:
     """Run the format's extractor: the one safety net of every format. Any exception in it
     becomes a :class:`MalformedDocumentError` naming the file and the format, so a batch
     skips the file and goes on; what the libraries warned or logged meanwhile is added to
     the reason instead of being printed (and dropped when the file loads)."""
     with captured() as said:
         try:
-            text, encoding = _EXTRACTORS[fmt](data, path)
-            if not text.strip():
+            if fmt in _PAGED:
+                paged = _PAGED[fmt](data, path, progress)
+            else:
+                paged = PagedText(*_EXTRACTORS[fmt](data, path), pages=())
+            if not paged.text.strip():
                 raise EmptyDocumentError(path)
-            return text, encoding
+            return paged
         except DocumentError as exc:
             error = exc
         except Exception as exc:  # noqa: BLE001 - a damaged file may make a library raise anything

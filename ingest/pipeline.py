@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 from ingest.blocks import parse_blocks
 from ingest.loaders import FORMATS, load_file
+from ingest.pages import pages_of_spans
 from ingest.split import split_blocks
 from ingest.tokens import get_counter
 from ingest.types import Chunk, LoadedDocument
@@ -38,12 +39,15 @@ class IngestResult:
 def ingest_document(doc: LoadedDocument, chunking: ChunkingSettings) -> list[Chunk]:
     """Clean and split one loaded document. :class:`EmptyDocumentError` when nothing is left
     to index (only markup, or only invisible characters)."""
-    marked = doc.format in ("markdown", "docx", "html", "xlsx", "csv")  # headings are marked up
+    marked = doc.format in ("markdown", "docx", "html", "xlsx", "csv", "pptx")  # headings are marked up
     # Paragraphs (and table rows) are real in these: no sentence runs on into the next one.
-    blocks = parse_blocks(doc.text, title_lines=not marked, rejoin=doc.format not in ("docx", "html", "xlsx", "csv"))
+    blocks = parse_blocks(doc.text, title_lines=not marked,
+                          rejoin=doc.format not in ("docx", "html", "xlsx", "csv", "pptx"))
     chunks = split_blocks(blocks, doc.text, doc.doc_id, doc.source, chunking, get_counter(chunking.encoding))
     if not chunks:
         raise EmptyDocumentError(doc.source, "nothing is left after cleaning")
+    if doc.pages:
+        chunks = [replace(c, metadata={**c.metadata, "pages": pages_of_spans(doc.pages, c.spans)}) for c in chunks]
     return chunks
 
 
@@ -102,7 +106,7 @@ def ingest_paths(
         iterator = tqdm(files, desc="ingest", unit="file", file=sys.stderr, dynamic_ncols=True)
     for path in iterator:
         try:
-            doc = load_file(path, max_bytes=max_bytes)
+            doc = load_file(path, max_bytes=max_bytes, progress=progress)
             chunks = ingest_document(doc, chunking)
         except DocumentError as exc:
             result.skipped.append(Skipped(str(path), str(exc), type(exc).__name__))

@@ -20,6 +20,7 @@ class LoadedDocument:
     format: str
     encoding: str
     content_hash: str  # sha256 of the file's bytes
+    pages: tuple[int, ...] = ()  # offset in ``text`` where each page (or slide) starts; () without pages
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ class IngestSettings(_Section):
     """How files are found and read."""
 
     extensions: tuple[str, ...] = Field(
-        default=(".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv"),
+        default=(".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv",
+                 ".pptx", ".png", ".jpg", ".jpeg", ".tif", ".tiff"),
         description="File extensions that ingest accepts; directories are searched for these.",
     )
     recursive: bool = Field(default=True, description="Search directories recursively.")

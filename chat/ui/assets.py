@@ -16,6 +16,7 @@ CSS = """
 .rc-source-head { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
 .rc-n { font-weight: 700; color: #2563eb; }
 .rc-file { font-weight: 600; word-break: break-all; }
+.rc-page { color: #374151; font-size: 0.9em; white-space: nowrap; }
 .rc-score { margin-left: auto; color: #6b7280; font-size: 0.85em; }
 .rc-heading { color: #4b5563; font-size: 0.9em; margin: 2px 0 4px; }
 .rc-text { white-space: pre-wrap; line-height: 1.6; }

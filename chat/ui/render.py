@@ -100,14 +100,29 @@ def highlight(text: str, quotes: Iterable[str]) -> str:
     return "".join(out)
 
 
-def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool) -> str:
+def page_label(pages: Sequence[int]) -> str:
+    """``p. 7``, ``pp. 7–8`` for a run, ``pp. 3, 7`` otherwise; empty without pages."""
+    pages = sorted(set(pages))
+    if not pages:
+        return ""
+    if len(pages) == 1:
+        return f"p. {pages[0]}"
+    if pages == list(range(pages[0], pages[-1] + 1)):
+        return f"pp. {pages[0]}–{pages[-1]}"
+    return "pp. " + ", ".join(map(str, pages))
+
+
+def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool, pages: Sequence[int] = ()) -> str:
+    """``pages``: where the cited quotes are; the passage's own pages when none are given."""
     heading = " › ".join(passage.heading)
     name = Path(passage.source).name
     label = f"[{passage.n}]" if cited else f"({passage.n})"
+    page = page_label(pages or [p for p, _ in passage.pages])
     return (
         f'<div class="rc-source{" rc-cited" if cited else ""}" id="{source_id(turn, passage.n) if cited else ""}">'
         f'<div class="rc-source-head"><span class="rc-n">{label}</span> '
         f'<span class="rc-file" title="{html.escape(passage.source)}">{html.escape(name)}</span>'
+        + (f'<span class="rc-page">{page}</span>' if page else "") +
         f'<span class="rc-score">score {passage.score:.4f} · dense {passage.dense_score:.3f} · '
         f"keyword {passage.keyword_score:.2f}</span></div>"
         f'<div class="rc-heading">{html.escape(heading) or "&nbsp;"}</div>'
@@ -122,10 +137,14 @@ def sources_html(answer: Answer, turn: int) -> str:
         shown = ""
     else:
         quotes: dict[int, list[str]] = {}
+        pages: dict[int, list[int]] = {}
         for citation in answer.citations:
             quotes.setdefault(citation.n, []).append(citation.quote)
+            if citation.page is not None:
+                pages.setdefault(citation.n, []).append(citation.page)
         by_n = {p.n: p for p in answer.passages}
-        shown = "".join(_card(by_n[n], turn, q, cited=True) for n, q in sorted(quotes.items()) if n in by_n)
+        shown = "".join(_card(by_n[n], turn, q, cited=True, pages=pages.get(n, ())) for n, q in sorted(quotes.items())
+                        if n in by_n)
     cited = {c.n for c in answer.citations}
     others = [p for p in answer.passages if p.n not in cited]
     rest = ""

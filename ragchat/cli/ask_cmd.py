@@ -44,7 +44,8 @@ def _print_answer(answer) -> None:
     click.echo("\nsources:")
     for c in answer.citations:
         heading = " > ".join(c.heading)
-        click.echo(f"[{c.n}] {Path(c.source).name}  {heading}")
+        page = f"  p. {c.page}" if c.page is not None else ""
+        click.echo(f"[{c.n}] {Path(c.source).name}{page}  {heading}")
         click.echo(f"    “{c.quote}”  (characters {c.start}–{c.end})")
 
 

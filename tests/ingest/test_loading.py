@@ -171,3 +171,6 @@ def test_pdf_text_with_a_sentence_broken_across_pages(tmp_path, chunking):
     chunks = ingest_document(doc, chunking)
     text = " ".join(c.text for c in chunks)
     assert "The herd grew to 1.317 million head of cattle." in text
+    assert len(doc.pages) == 2 and doc.text[doc.pages[1]:].startswith("1.317 million")
+    herd = next(c for c in chunks if "1.317 million" in c.text)
+    assert [page for page, _ in herd.metadata["pages"]] == [1, 2]  # the sentence spans both pages

@@ -92,3 +92,17 @@ def test_the_short_answer_is_shown_in_bold_and_escaped():
     assert "<b>" not in render.answer_message(answer, turn=1)
     answer.short = ""
     assert not render.answer_message(answer, turn=1).startswith("**")
+
+
+def test_source_cards_show_the_cited_page_or_the_passage_pages():
+    cited = Passage(n=1, chunk_id="c1", doc_id="d", source="/docs/r.pdf", heading=(), kind="body", text="甲。乙。",
+                    spans=((0, 4),), score=0.1, dense_score=0.8, keyword_score=1.0, pages=((6, 0), (7, 2)))
+    other = Passage(n=2, chunk_id="c2", doc_id="d", source="/docs/r.pdf", heading=(), kind="body", text="丙。",
+                    spans=((9, 11),), score=0.1, dense_score=0.8, keyword_score=1.0, pages=((8, 9), (9, 10)))
+    plain = _passage(3, "丁。")
+    answer = _answer("乙。[1]", [cited, other, plain], [Citation(1, "c1", "/docs/r.pdf", (), "乙", 2, 3, page=7)])
+    out = render.sources_html(answer, turn=1)
+    assert '<span class="rc-page">p. 7</span>' in out  # the quote's page, not the passage's 6–7
+    assert '<span class="rc-page">pp. 8–9</span>' in out
+    assert out.count("rc-page") == 2  # a text file has no page
+    assert render.page_label([3, 7]) == "pp. 3, 7" and render.page_label([]) == ""
