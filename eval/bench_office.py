@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import csv
 import tempfile
-import time
 from pathlib import Path
+
+from ragchat.bench import best_of
 
 HEADER = ["地区", "指标", "2023年", "2024年", "同比增长", "备注"]
 
@@ -40,15 +41,6 @@ def _docx(path: Path, paragraphs: list[str]) -> int:
             tables += 1
     document.save(path)
     return tables
-
-
-def _best(rounds: int, run) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(rounds):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                     "rows.xlsx": f"{args.rows} rows x 6", "rows.csv": f"{args.rows} rows x 6"}
         for name, content in contents.items():
             path = folder / name
-            load_s, doc = _best(args.rounds, lambda: load_file(path))
-            chunk_s, chunks = _best(args.rounds, lambda: ingest_document(doc, chunking))
+            load_s, doc = best_of(args.rounds, lambda: load_file(path))
+            chunk_s, chunks = best_of(args.rounds, lambda: ingest_document(doc, chunking))
             print(f"| {name} | {content} | {path.stat().st_size / 1024:.0f} KiB | {load_s:.2f} s "
                   f"| {chunk_s:.2f} s | {len(chunks)} |")
     return 0

@@ -5,24 +5,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ingest.decode import decode_bytes
 from ingest.web import web_page_text
+from ragchat.bench import best_of
 
 REPORT = Path(__file__).resolve().parents[1] / "data" / "corpus" / "siping-plenary-2023-08.txt"
 TRADITIONAL = ("臺北市政府今年推動公共住宅興建計畫，預計完成12000戶社會住宅。\n"
                "市長表示，將持續改善交通與環境品質，捷運環狀線預計於明年通車。\n")
 
-
-def _best(work, repeat: int = 5) -> tuple[object, float]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = work()
-        best = min(best, time.perf_counter() - started)
-    return out, best
 
 
 def main() -> None:
@@ -30,7 +22,7 @@ def main() -> None:
     samples = [(text * 20, "utf-8"), (text * 20, "gbk"), (text * 20, "utf-16-le"), (TRADITIONAL * 3000, "big5")]
     for sample, encoding in samples:
         data = sample.encode(encoding)
-        (decoded, name), seconds = _best(lambda: decode_bytes(data))
+        seconds, (decoded, name) = best_of(5, lambda: decode_bytes(data))
         assert decoded == sample
         print(f"{encoding:10s} {len(data) / 2**20:.2f} MiB -> {name:10s} {len(data) / 2**20 / seconds:6.0f} MiB/s")
     paras = [p for p in text.split("\n") if p.strip()]
@@ -41,7 +33,7 @@ def main() -> None:
     page = (f"<html><head><title>四平</title></head><body>{nav}{side}<article><h1>{paras[0]}</h1>"
             + "".join(f"<p>{p}</p>" for p in paras[1:]) + f"</article>{recommended}<footer>版权所有 © 2024</footer>"
             "</body></html>")
-    out, seconds = _best(lambda: web_page_text(page))
+    seconds, out = best_of(5, lambda: web_page_text(page))
     kept = sum(p in out for p in paras[1:])
     left = [w for w in ("栏目", "热门标签", "推荐", "版权所有") if w in out]
     print(f"web page: {len(page.encode()) / 1024:.0f} KiB of HTML in {seconds * 1000:.0f} ms; "

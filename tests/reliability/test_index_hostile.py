@@ -79,6 +79,18 @@ def _add(settings, *paths: Path):
     return update_index(settings.index_dir, settings, embeddings_from_settings(settings), add=paths)
 
 
+def _lock_holder(index_dir: Path, seconds: float = 3) -> subprocess.Popen[str]:
+    """Another process that holds the writer lock for ``seconds`` (it prints "locked" first)."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from index.lock import index_lock
+        with index_lock(Path({str(index_dir)!r})):
+            print("locked", flush=True)
+            time.sleep({seconds})
+    """)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
 def _sources(snapshot) -> set[str]:
     return {Path(rec.source).name for rec in snapshot.documents.values()}
 
@@ -450,14 +462,7 @@ def test_a_writer_waits_with_wait_and_fails_at_once_without(settings, docs, env)
         started = time.monotonic()
         proc = _cli(env, "index", "add", str(docs / "a.txt"), "--wait", "1")
         assert proc.returncode == 1 and "waited 1 s" in proc.stderr and time.monotonic() - started >= 1
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from pathlib import Path
-        from index.lock import index_lock
-        with index_lock(Path({str(settings.index_dir)!r})):
-            print("locked", flush=True)
-            time.sleep(3)
-    """)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    holder = _lock_holder(settings.index_dir)
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = _cli(env, "index", "add", str(docs / "a.txt"), "--wait", "300")
@@ -540,14 +545,7 @@ def test_an_upload_waits_for_another_process_reindexing(settings, docs, tmp_path
     _add(settings, docs / "report.txt")
     library = Library(settings)
     library.start().join(timeout=600)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from pathlib import Path
-        from index.lock import index_lock
-        with index_lock(Path({str(settings.index_dir)!r})):
-            print("locked", flush=True)
-            time.sleep(3)
-    """)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    holder = _lock_holder(settings.index_dir)
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = library.add([Upload(docs / "b.txt", "b.txt")])
