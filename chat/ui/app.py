@@ -121,7 +121,7 @@ class Handlers:
             return gr.skip(), gr.skip()
         rows = self.library.documents()
         choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
-        return render.documents_html(rows), gr.Dropdown(choices=choices, value=[])
+        return render.documents_html(rows), gr.Dropdown(choices=choices, value=None, multiselect=True)
 
     def not_indexed_view(self):
         """(the not-indexed list, the "Index them" button), once the index is open."""
