@@ -1,0 +1,90 @@
+"""ASGI middleware of the API: the body limit (413) and the one log line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOG = logging.getLogger("ragchat.serve")
+API_PATHS = ("/v1", "/healthz", "/readyz")  # the UI's own requests (one a second) are not logged
+
+
+def _is_api(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    return scope["type"] == "http" and any(path == p or path.startswith(p + "/") for p in API_PATHS)
+
+
+class BodyLimit:
+    """Answers 413 in OpenAI's error shape to an API request whose body is over ``limit`` bytes,
+    announced (Content-Length) or sent (chunked). The UI's uploads have their own limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await self._too_large(send)
+            return
+        messages: list[Message] = []
+        size, more = 0, True
+        while more:  # the whole body before the app sees it: at most `limit` bytes
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._too_large(send)
+                return
+            more = message.get("more_body", False)
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps({"error": {"message": f"the request body is larger than {self.limit} bytes "
+                                                "(serve.max_body_kb)", "type": "invalid_request_error",
+                                     "param": None, "code": "request_too_large"}}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class RequestLog:
+    """One INFO line per API request: request id, method and route, model, status, milliseconds.
+    Never the question, never a token. The id is sent back as ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:12]
+        scope.setdefault("state", {})
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            model = scope["state"].get("model", "-")
+            LOG.info("%s %s %s model=%s status=%d %.0f ms", request_id, scope["method"], scope["path"],
+                     str(model)[:80], status, (time.perf_counter() - started) * 1000)
