@@ -20,10 +20,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from chat.server.errors import APIError
+from chat.server.errors import LOG, APIError
 from chat.server.state import live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
+from ragchat.errors import RagchatError
 from ragchat.settings import Settings
 
 MODEL_PREFIX = "ragchat/"
@@ -151,15 +152,20 @@ class _Reply:
 
     def sse(self, first: Event, events: Iterator[Event]) -> Iterator[str]:
         yield self._chunk({"role": "assistant", "content": ""})
-        for event in _chain(first, events):
-            if event.answer is not None:
-                answer = event.answer
-                yield self._chunk({"content": self._tail(answer)}, "stop", citations=answer.to_dict()["citations"])
-                break
-            if event.notice:  # the LLM failed: the extractive answer follows
-                yield self._chunk({"content": f"\n\n⚠ {event.notice}\n\n"})
-            elif event.text:
-                yield self._chunk({"content": event.text})
+        try:
+            for event in _chain(first, events):
+                if event.answer is not None:
+                    answer = event.answer
+                    yield self._chunk({"content": self._tail(answer)}, "stop", citations=answer.to_dict()["citations"])
+                    break
+                if event.notice:  # the LLM failed: the extractive answer follows
+                    yield self._chunk({"content": f"\n\n⚠ {event.notice}\n\n"})
+                elif event.text:
+                    yield self._chunk({"content": event.text})
+        except RagchatError as exc:  # the status is sent already: the error is the last event
+            LOG.warning("stream %s stopped: %s: %s", self.id, type(exc).__name__, exc)
+            error = {"message": str(exc), "type": "server_error", "param": None, "code": "stream_failed"}
+            yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
         yield "data: [DONE]\n\n"
 
 
