@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 
 import gradio as gr
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from chat.server import errors, native, openai_api
-from chat.server.auth import require_token
-from chat.server.middleware import BodyLimit, RequestLog
+from chat.server.middleware import BodyLimit, RequestLog, RequireToken
 from chat.ui import app as ui
 from chat.ui import assets
 from chat.ui.documents import Library
@@ -40,8 +39,9 @@ def create_app(library: Library, with_ui: bool = True) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     for router in (openai_api.router, native.router):
-        app.include_router(router, prefix="/v1", dependencies=[Depends(require_token)])
+        app.include_router(router, prefix="/v1")
     app.add_middleware(BodyLimit, limit=settings.serve.max_body_kb * 1024)
+    app.add_middleware(RequireToken, tokens=settings.serve.tokens)  # runs before BodyLimit
     app.add_middleware(RequestLog)  # outermost: it logs the 413s too
     if with_ui:  # last: the mount at "/" takes every path the routes above do not
         demo = ui.build_app(library)

@@ -1,10 +1,9 @@
-"""Bearer tokens for ``/v1`` (``serve.tokens``): off when none are set, which only loopback allows."""
+"""Bearer tokens for ``/v1`` (``serve.tokens``): off when none are set, which only loopback allows.
+:class:`chat.server.middleware.RequireToken` applies :func:`token_error` before a body is even read."""
 
 from __future__ import annotations
 
 import hmac
-
-from fastapi import Request
 
 from chat.server.errors import APIError
 from ragchat.errors import ConfigError
@@ -19,15 +18,15 @@ def check_bind(settings: Settings, host: str, insecure: bool) -> None:
                           "(e.g. $RAGCHAT_SERVE__TOKENS='[\"...\"]'), or pass --insecure")
 
 
-def require_token(request: Request) -> None:
-    """The dependency of every ``/v1`` route: 401 unless the request bears one of the tokens."""
-    tokens: tuple[str, ...] = request.app.state.settings.serve.tokens
+def token_error(authorization: str, tokens: tuple[str, ...]) -> APIError | None:
+    """Why a request with this ``Authorization`` header may not call ``/v1``; None when it may."""
     if not tokens:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return None
+    scheme, _, given = authorization.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
-        raise APIError(401, "missing bearer token; send Authorization: Bearer <token>", code="missing_api_key")
+        return APIError(401, "missing bearer token; send Authorization: Bearer <token>", code="missing_api_key")
     given_bytes = given.strip().encode()
     # compare with every token, so the time taken does not tell which one nearly matched
     if not any([hmac.compare_digest(given_bytes, token.encode()) for token in tokens]):
-        raise APIError(401, "invalid bearer token", code="invalid_api_key")
+        return APIError(401, "invalid bearer token", code="invalid_api_key")
+    return None

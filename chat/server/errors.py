@@ -58,8 +58,7 @@ def not_ready(message: str = "the index is still loading; try again in a moment"
 
 
 async def api_error(request: Request, exc: APIError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return error_response(exc.status, exc.message, exc.type, exc.code, exc.param, headers)
+    return error_response(exc.status, exc.message, exc.type, exc.code, exc.param)
 
 
 async def ragchat_error(request: Request, exc: RagchatError) -> JSONResponse:

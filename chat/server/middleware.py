@@ -1,4 +1,4 @@
-"""ASGI middleware of the API: the body limit (413) and the one log line per request."""
+"""ASGI middleware of the API: bearer tokens (401), the body limit (413), the one log line per request."""
 
 from __future__ import annotations
 
@@ -9,13 +9,44 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat.server.auth import token_error
+from chat.server.errors import APIError
+
 LOG = logging.getLogger("ragchat.serve")
 API_PATHS = ("/v1", "/healthz", "/readyz")  # the UI's own requests (one a second) are not logged
 
 
-def _is_api(scope: Scope) -> bool:
+def _is_api(scope: Scope, paths: tuple[str, ...] = API_PATHS) -> bool:
     path = scope.get("path", "")
-    return scope["type"] == "http" and any(path == p or path.startswith(p + "/") for p in API_PATHS)
+    return scope["type"] == "http" and any(path == p or path.startswith(p + "/") for p in paths)
+
+
+async def send_error(send: Send, error: APIError) -> None:
+    """``error`` as a response in OpenAI's error shape, from the ASGI layer."""
+    body = json.dumps({"error": {"message": error.message, "type": error.type, "param": error.param,
+                                 "code": error.code}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if error.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequireToken:
+    """401 for a ``/v1`` request without one of ``tokens`` (when any are set), before its body is read:
+    a caller without a token learns nothing about what the API accepts."""
+
+    def __init__(self, app: ASGIApp, tokens: tuple[str, ...]) -> None:
+        self.app, self.tokens = app, tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tokens and _is_api(scope, ("/v1",)):
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            error = token_error(authorization, self.tokens)
+            if error is not None:
+                await send_error(send, error)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -52,12 +83,8 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"error": {"message": f"the request body is larger than {self.limit} bytes "
-                                                "(serve.max_body_kb)", "type": "invalid_request_error",
-                                     "param": None, "code": "request_too_large"}}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, APIError(413, f"the request body is larger than {self.limit} bytes (serve.max_body_kb)",
+                                        code="request_too_large"))
 
 
 class RequestLog:

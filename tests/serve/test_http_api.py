@@ -122,6 +122,11 @@ def test_tokens_guard_v1_but_not_health(token_server):
     assert_error(httpx.post(api + "/chat/completions", json=CHAT), 401)
     assert_error(httpx.post(api + "/ask", json={"question": QUESTION}, headers={"Authorization": "Bearer nope"}), 401)
     assert_error(httpx.get(api + "/models", headers={"Authorization": "Basic s3cret-token"}), 401)
+    # without a token, nothing is learnt about the body either: 401 before 400, 413 or 422
+    for body in (b"{not json", json.dumps({"model": MODEL}).encode(), b" " * (2 * 2**20)):
+        error = assert_error(httpx.post(api + "/chat/completions", content=body, timeout=60,
+                                        headers={"content-type": "application/json"}), 401)
+        assert error["code"] == "missing_api_key"
     assert httpx.get(token_server.url + "/healthz").status_code == 200
     assert httpx.get(token_server.url + "/readyz").status_code == 200
     for token in ("s3cret-token", "other-token"):
