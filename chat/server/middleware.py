@@ -10,7 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.server.auth import token_error
-from chat.server.errors import APIError
+from chat.server.errors import APIError, error_body
 
 LOG = logging.getLogger("ragchat.serve")
 API_PATHS = ("/v1", "/healthz", "/readyz")  # the UI's own requests (one a second) are not logged
@@ -23,8 +23,7 @@ def _is_api(scope: Scope, paths: tuple[str, ...] = API_PATHS) -> bool:
 
 async def send_error(send: Send, error: APIError) -> None:
     """``error`` as a response in OpenAI's error shape, from the ASGI layer."""
-    body = json.dumps({"error": {"message": error.message, "type": error.type, "param": error.param,
-                                 "code": error.code}}).encode()
+    body = json.dumps(error_body(error.message, error.type, error.code, error.param)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.status == 401:
         headers.append((b"www-authenticate", b"Bearer"))

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from chat.server.errors import LOG, APIError
+from chat.server.errors import LOG, APIError, error_body
 from chat.server.state import live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
@@ -164,8 +164,8 @@ class _Reply:
                     yield self._chunk({"content": event.text})
         except RagchatError as exc:  # the status is sent already: the error is the last event
             LOG.warning("stream %s stopped: %s: %s", self.id, type(exc).__name__, exc)
-            error = {"message": str(exc), "type": "server_error", "param": None, "code": "stream_failed"}
-            yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+            error = error_body(str(exc), "server_error", "stream_failed")
+            yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
         yield "data: [DONE]\n\n"
 
 
