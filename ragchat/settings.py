@@ -332,6 +332,35 @@ class UISettings(_Section):
         return tuple(dict.fromkeys(e if e.startswith(".") else "." + e for e in cleaned))
 
 
+class ServeSettings(_Section):
+    """The HTTP server (`ragchat serve`): the UI at `/`, the OpenAI-compatible API under `/v1`."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on. Another than loopback needs `tokens` (or `ragchat serve --insecure`).",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    tokens: tuple[str, ...] = Field(
+        default=(),
+        repr=False,
+        description="Bearer tokens that may call `/v1`. Empty: no token needed (loopback only). "
+        'Keep them out of files: `RAGCHAT_SERVE__TOKENS=\'["token1", "token2"]\'`.',
+    )
+    max_body_kb: int = Field(
+        default=1024, ge=1, le=1024 * 1024, description="Largest request body under `/v1`, in KiB (413 above)."
+    )
+    sources_in_text: bool = Field(
+        default=True,
+        description="Append the cited sources as a Markdown list to the answer text of `/v1/chat/completions`, "
+        "for clients that show only text (the `citations` field is always there).",
+    )
+
+    @field_validator("tokens")
+    @classmethod
+    def _no_blank_tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(t.strip() for t in value if t.strip())
+
+
 class Settings(BaseSettings):
     """All settings of ragchat."""
 
@@ -359,6 +388,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="See [answer].")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
     ui: UISettings = Field(default_factory=UISettings, description="See [ui].")
+    serve: ServeSettings = Field(default_factory=ServeSettings, description="See [serve].")
 
     @field_validator("home")
     @classmethod

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import click
 
 from ragchat.cli.options import index_dir_option, settings_from
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from ragchat.net import is_loopback
 
 
 @click.command()
@@ -35,7 +26,7 @@ def ui(ctx: click.Context, host: str | None, port: int | None, index_dir: Path |
     host = host or settings.ui.host
     port = port or settings.ui.port
     auth = auth_from_settings(settings)
-    if auth is None and not _is_loopback(host):
+    if auth is None and not is_loopback(host):
         click.secho(f"warning: serving on {host} without a login; set ui.auth_username and "
                     f"${settings.ui.auth_password_env} for a shared deployment", fg="yellow", err=True)
     library = Library(settings)

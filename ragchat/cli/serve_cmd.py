@@ -1,0 +1,55 @@
+"""``ragchat serve``: the UI at ``/`` and the HTTP API under ``/v1`` on one port (see docs/serve.md)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ragchat.cli.options import index_dir_option, settings_from
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on. Default: serve.host (127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port. Default: serve.port (8000).")
+@click.option("--insecure", is_flag=True, help="Serve a non-loopback address without tokens (anyone may ask).")
+@index_dir_option
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool, index_dir: Path | None) -> None:
+    """Serve the UI and the OpenAI-compatible API at http://HOST:PORT (the index is built on first run)."""
+    settings = settings_from(ctx)
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
+    host = host or settings.serve.host
+    port = port or settings.serve.port
+    from chat.server.auth import check_bind
+
+    check_bind(settings, host, insecure)  # before anything is loaded
+    import uvicorn
+
+    from chat.server.app import create_app
+    from chat.ui.app import auth_from_settings
+    from chat.ui.documents import Library
+
+    auth_from_settings(settings)  # a login without its password fails now, in one line
+    _log_requests()
+    library = Library(settings)
+    library.start()
+    if library.first_build:
+        click.echo("No index yet: building it from the corpus in the background; /readyz says when it is ready.",
+                   err=True)
+    app = create_app(library)
+    click.echo(f"ragchat: UI http://{host}:{port}/  API http://{host}:{port}/v1  "
+               f"(tokens {'required' if settings.serve.tokens else 'off'})", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+
+
+def _log_requests() -> None:
+    """The server's one line per request (chat.server.middleware) on stderr; other loggers keep their level."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log = logging.getLogger("ragchat.serve")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
