@@ -18,9 +18,11 @@ def config() -> None:
 @config.command("show")
 @click.pass_context
 def show(ctx: click.Context) -> None:
-    """Print the effective settings as JSON."""
+    """Print the effective settings as JSON (the server's bearer tokens masked)."""
     settings = settings_from(ctx)
-    click.echo(json.dumps(settings.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    data = settings.model_dump(mode="json")
+    data["serve"]["tokens"] = ["***"] * len(data["serve"]["tokens"])  # secrets are never printed
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 @config.command("doc")

@@ -71,3 +71,17 @@ def test_docs_settings_reference_is_up_to_date():
     assert DOCS.read_text(encoding="utf-8") == settings_reference(), "run `make docs`"
     for key in ("chunking.chunk_tokens", "chunking.overlap_tokens", "ingest.extensions", "home"):
         assert f"`{key}`" in settings_reference()
+
+
+def test_config_show_masks_the_servers_tokens(monkeypatch):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAGCHAT_SERVE__TOKENS": '["s3cret-token", "other-token"]'}
+    proc = subprocess.run([sys.executable, "-m", "ragchat", "config", "show"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "s3cret" not in proc.stdout and "other-token" not in proc.stdout
+    assert json.loads(proc.stdout)["serve"]["tokens"] == ["***", "***"]
