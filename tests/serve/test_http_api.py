@@ -168,3 +168,26 @@ def test_a_shared_address_without_tokens_is_refused(tmp_path: Path, host: str):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "refusing to serve on" in lines[0] and "--insecure" in lines[0]
     assert not (tmp_path / "index").exists()  # refused before anything was built
+
+
+def test_the_server_answers_from_a_version_another_process_wrote(tmp_path: Path):
+    """Issue 12: a running server takes the index another process writes, before the next question."""
+    corpus = tmp_path / "small.txt"
+    corpus.write_text("# 报告\n\n肉牛养殖量达到131.7万头，同比增长13%。\n", encoding="utf-8")
+    farm = tmp_path / "farm.txt"
+    farm.write_text("农业简报\n\n今年全市新建温室大棚210座。\n", encoding="utf-8")
+    server = start_server(tmp_path / "home", RAGCHAT_CORPUS=json.dumps([str(corpus)]))
+    try:
+        question = {"question": "今年全市新建温室大棚多少座?"}
+        assert httpx.post(server.api + "/ask", json=question, timeout=120).json()["refused"]
+        for _ in range(2):  # two writes: the version the server loaded would be pruned without its lease
+            proc = subprocess.run([sys.executable, "-m", "ragchat", "index", "add", str(farm), str(corpus)],
+                                  capture_output=True, text=True, env=server.env, timeout=300)
+            assert proc.returncode == 0, proc.stderr
+            farm.write_text(farm.read_text(encoding="utf-8") + "全市玉米单产提高到每亩712公斤。\n", encoding="utf-8")
+        answer = httpx.post(server.api + "/ask", json=question, timeout=120).json()
+        assert not answer["refused"] and "210" in answer["answer"]
+        assert Path(answer["citations"][0]["source"]).name == "farm.txt"
+        assert FIGURE in httpx.post(server.api + "/ask", json={"question": QUESTION}, timeout=120).json()["answer"]
+    finally:
+        server.stop()
