@@ -4,16 +4,28 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+KEY    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# `make run` needs the runtime only; the tests also need the test extras (torch, llama.cpp, playwright...).
+RUNTIME := $(VENV)/.installed-run-$(KEY)
+STAMP   := $(VENV)/.installed-test-$(KEY)
 
 .PHONY: run test install bench docs clean
 
-$(STAMP): pyproject.toml
+define make_venv
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+endef
+
+$(RUNTIME): pyproject.toml
+	$(make_venv)
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-run-* && touch $@
+
+$(STAMP): pyproject.toml
+	$(make_venv)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.installed-* && touch $@ $(RUNTIME)  # the test extras hold the runtime
 
 install: $(STAMP)
 
@@ -22,7 +34,7 @@ RAGCHAT_HOME ?= $(CURDIR)/.ragchat
 export RAGCHAT_HOME
 
 ## run: the chat UI on the bundled report at http://127.0.0.1:7860 (the index is built on first run)
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/ragchat ui
 
 ## test: the whole test suite
