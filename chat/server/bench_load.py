@@ -95,11 +95,12 @@ async def measure(url: str, questions: list[str], clients: int, duration_s: floa
     return run
 
 
-def report(run: LoadRun, load_average: str) -> str:
+def report(run: LoadRun, load_average: str, limits: str) -> str:
     ok = [r for r in run.results if r.status == 200]
+    span = max((r.started_s + r.latency_s for r in run.results), default=run.duration_s) or run.duration_s
     lines = [
         f"{run.clients} concurrent clients for {run.duration_s:g} s on loopback "
-        f"(load average before the run: {load_average}).",
+        f"(server: {limits}; load average before the run: {load_average}).",
         "",
         "| Route | Answers (200) | 429 busy | p50 latency | p95 latency |",
         "|---|---|---|---|---|",
@@ -114,7 +115,8 @@ def report(run: LoadRun, load_average: str) -> str:
                      f"{sum(r.status == 429 for r in rows)} | {p50} | {p95} |")
     lines += [
         "",
-        f"- throughput: {len(ok) / run.duration_s:.2f} answers/s ({len(ok)} answers)",
+        f"- throughput: {len(ok) / span:.2f} answers/s ({len(ok)} answers in {span:.1f} s, from the first request "
+        "to the last answer)",
         f"- 5xx or broken connections: {len(run.server_errors)}; other 4xx: {len(run.other_errors)}; "
         f"429 busy: {run.busy}",
         f"- answers different from the same question asked alone: {len(run.mismatches)}",
@@ -153,19 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--questions", type=int, default=20, help="how many of eval/sets/report_dev.jsonl")
+    parser.add_argument("--max-concurrent", type=int, default=None, help="serve.max_concurrent of the server")
+    parser.add_argument("--max-waiting", type=int, default=None, help="serve.max_waiting of the server")
     parser.add_argument("--out", type=Path, default=None, help="the Markdown report (default: stdout only)")
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args(argv)
     load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     questions = load_questions(QUESTIONS, args.questions)
     with tempfile.TemporaryDirectory(prefix="ragchat-load-") as home:
-        proc, url = start_server(Path(home), {})
+        limits = {"RAGCHAT_SERVE__MAX_CONCURRENT": args.max_concurrent, "RAGCHAT_SERVE__MAX_WAITING": args.max_waiting}
+        proc, url = start_server(Path(home), {k: str(v) for k, v in limits.items() if v is not None})
         try:
             run = asyncio.run(measure(url, questions, args.clients, args.duration, has_upload_route(url)))
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    text = report(run, load_average)
+    shown = ", ".join(f"serve.{k.split('__')[-1].lower()}={v}" for k, v in limits.items() if v is not None)
+    text = report(run, load_average, shown or "default limits")
     sys.stdout.write(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

@@ -25,3 +25,17 @@ def test_a_short_load_answers_every_question_as_alone(server):
     assert run.server_errors == []
     assert run.other_errors == []
     assert run.mismatches == []
+
+
+def test_a_reply_unlike_its_questions_alone_is_a_mismatch():
+    from chat.server.load import LoadRun, Reply, Result
+
+    alone = {("ask", 0): Reply("甲 [1]", ("c1",)), ("ask", 1): Reply("乙 [1]", ("c2",))}
+    after_upload = {("ask", 0): Reply("丙 [1]", ("c9",))}
+    run = LoadRun(1, 1.0, expected=[alone, after_upload])
+    run.results = [Result("ask", 0, 200, 0, 0.1, Reply("甲 [1]", ("c1",))),
+                   Result("ask", 0, 200, 0, 0.1, Reply("丙 [1]", ("c9",))),  # the new index's answer
+                   Result("ask", 1, 200, 0, 0.1, Reply("甲 [1]", ("c1",))),  # question 0's answer
+                   Result("ask", 1, 429, 0, 0.0, None)]
+    assert [r.question for r in run.mismatches] == [1]
+    assert run.busy == 1 and run.server_errors == [] and run.other_errors == []
