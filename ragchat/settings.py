@@ -354,6 +354,20 @@ class ServeSettings(_Section):
         description="Append the cited sources as a Markdown list to the answer text of `/v1/chat/completions`, "
         "for clients that show only text (the `citations` field is always there).",
     )
+    max_concurrent: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Answers (`/v1/chat/completions`, `/v1/ask`) computed at once; a streamed answer holds its "
+        "turn until its last event. More requests wait (up to `max_waiting`).",
+    )
+    max_waiting: int = Field(
+        default=64,
+        ge=0,
+        le=10000,
+        description="Answer requests waiting for a turn when `max_concurrent` are computing; above that the "
+        "server answers 429 (`server_busy`) with `Retry-After` at once instead of queueing without end.",
+    )
 
     @field_validator("tokens")
     @classmethod

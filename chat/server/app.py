@@ -8,7 +8,9 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from chat.server import errors, native, openai_api
+from chat.server import errors, native, openai_api, schema
+from chat.server.busy import Busy
+from chat.server.models import Status
 from chat.server.middleware import BodyLimit, RequestLog, RequireToken
 from chat.ui import app as ui
 from chat.ui import assets
@@ -25,12 +27,13 @@ def create_app(library: Library, with_ui: bool = True) -> FastAPI:
     app.state.library = library
     app.state.started = time.time()
     errors.install(app)
+    schema.install(app)
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=Status, response_model_exclude_none=True)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", response_model=Status, responses={503: {"model": Status, "description": "Not ready"}})
     def readyz() -> JSONResponse:
         if not library.ready:
             return JSONResponse({"status": "loading"}, status_code=503)
@@ -40,6 +43,7 @@ def create_app(library: Library, with_ui: bool = True) -> FastAPI:
 
     for router in (openai_api.router, native.router):
         app.include_router(router, prefix="/v1")
+    app.add_middleware(Busy, max_concurrent=settings.serve.max_concurrent, max_waiting=settings.serve.max_waiting)
     app.add_middleware(BodyLimit, limit=settings.serve.max_body_kb * 1024)
     app.add_middleware(RequireToken, tokens=settings.serve.tokens)  # runs before BodyLimit
     app.add_middleware(RequestLog)  # outermost: it logs the 413s too

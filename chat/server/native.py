@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from chat.request import checked_k
+from chat.server.models import AnswerOut
 from chat.server.state import live_service
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history
 
@@ -22,7 +23,7 @@ class AskRequest(BaseModel):
     k: JsonValue = None  # checked by chat.request.checked_k, whose message the 422 carries
 
 
-@router.post("/ask")
+@router.post("/ask", response_model=AnswerOut)
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     k = checked_k(body.k)
     history = parse_history(body.history)

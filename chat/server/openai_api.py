@@ -21,6 +21,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from chat.server.errors import LOG, APIError, error_body
+from chat.server.models import ChatCompletion, ModelList
+from chat.server.schema import errors
 from chat.server.state import live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
@@ -100,14 +102,19 @@ def _checked_model(request: Request, model: str) -> None:
                        param="model", code="model_not_found")
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelList)
 def list_models(request: Request) -> dict[str, Any]:
     created = int(request.app.state.started)
     return {"object": "list", "data": [{"id": m, "object": "model", "created": created, "owned_by": "ragchat"}
                                        for m in model_ids(request.app.state.settings)]}
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", response_model=None, responses={
+    200: {"model": ChatCompletion, "description": "The completion; with `stream: true`, server-sent events "
+          "(`chat.completion.chunk` objects as `data:` lines, ending with `data: [DONE]`)",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **errors(404),
+})
 def chat_completions(body: ChatRequest, request: Request):
     request.state.model = body.model
     _checked_model(request, body.model)
