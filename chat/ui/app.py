@@ -362,7 +362,8 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
                   api_visibility="private", show_progress="hidden")
     for event in (asked, submitted, *cleared_events):
         event.then(**relist)
-    listing.input(handlers.open_conversation, [listing], cleared, api_visibility="private").then(**relist)
+    listing.input(handlers.open_conversation, [listing], cleared, api_name="open_from_list",
+                  api_visibility="private").then(**relist)
     # the API's way in: an id as text (the list accepts only the ids it shows this session)
     open_id = gr.Textbox(visible=False)
     open_by_id = gr.Button(visible=False)
