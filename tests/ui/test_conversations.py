@@ -67,3 +67,24 @@ def test_new_conversation_rename_export_and_delete(client: Client):
     assert second_id not in [c["id"] for c in _listed(client)]
     with pytest.raises(Exception, match="no saved conversation is open"):
         client.predict(api_name="/export_conversation")
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_the_list_reopens_a_conversation_in_the_browser(page):
+    from tests.ui.test_browser import ask
+
+    question = "规划建设了多少所社区食堂?"
+    ask(page, question)
+    listed = page.locator("#rc-conversations label", has_text=question).first
+    listed.wait_for(timeout=30000)
+    page.click("#rc-clear")
+    page.wait_for_function("!document.querySelector('#rc-chat a[href^=\"#src-\"]')")
+    page.reload()  # a new session: the saved list is there again
+    page.wait_for_selector("#rc-question textarea")
+    page.locator("#rc-conversations label", has_text=question).first.click()
+    page.wait_for_selector("#rc-chat a[href='#src-1-1']", timeout=30000)
+    assert question in page.inner_text("#rc-chat")
+    assert "7所社区食堂" in page.inner_text("#rc-sources")
+    assert page.input_value("#rc-conversation-title input").startswith(question)
+    assert page.outside_requests == []
