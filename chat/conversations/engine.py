@@ -58,7 +58,7 @@ def open_engine(url: str) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise ConversationStoreError(f"cannot use the conversation database {safe_url(parsed)}: "
-                                     f"{scrubbed(_first_line(exc), parsed)}") from None
+                                     f"{scrubbed(first_line(exc), parsed)}") from None
     return engine
 
 
@@ -114,7 +114,7 @@ def scrubbed(message: str, url: URL) -> str:
     return message.replace(url.password, "***") if url.password else message
 
 
-def _first_line(exc: SQLAlchemyError) -> str:
+def first_line(exc: SQLAlchemyError) -> str:
     """The driver's own message, first line, without SQLAlchemy's SQL dump and link."""
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()

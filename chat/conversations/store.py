@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from chat.conversations.engine import _first_line, open_engine, safe_url, scrubbed
+from chat.conversations.engine import first_line, open_engine, safe_url, scrubbed
 from chat.conversations.schema import ConversationRow, MessageRow
 from chat.conversations.types import (
     DEFAULT_KB,
@@ -179,7 +179,7 @@ class ConversationStore:
 
     def _error(self, exc: SQLAlchemyError) -> ConversationStoreError:
         return ConversationStoreError(f"the conversation database {safe_url(self.engine.url)} failed: "
-                                      f"{scrubbed(_first_line(exc), self.engine.url)}")
+                                      f"{scrubbed(first_line(exc), self.engine.url)}")
 
 
 def _owned(user: str | None | object) -> tuple:

@@ -88,3 +88,31 @@ def test_the_list_reopens_a_conversation_in_the_browser(page):
     assert "7所社区食堂" in page.inner_text("#rc-sources")
     assert page.input_value("#rc-conversation-title input").startswith(question)
     assert page.outside_requests == []
+
+
+def test_with_a_login_the_list_is_the_users_own(ui_app, start_ui, monkeypatch):
+    """The same home (and so the same database) with a login: alice sees only what she asked."""
+    from chat.conversations import ConversationStore
+
+    anonymous = Client(ui_app.url, verbose=False)
+    anonymous.predict(api_name="/clear")
+    _chat(anonymous, FIRST)
+    theirs = _listed(anonymous)[0]["id"]
+    monkeypatch.setenv("RAGCHAT_UI_PASSWORD", "s3cret-pass")
+    guarded = start_ui(ui_app.settings.home, library=ui_app.library, auth_username="alice")
+    try:
+        alice = Client(guarded.url, auth=("alice", "s3cret-pass"), verbose=False)
+        assert _listed(alice) == []  # not the conversations asked without a login
+        _chat(alice, "肉牛养殖量达到多少?")
+        hers = _listed(alice)
+        assert [c["title"] for c in hers] == ["肉牛养殖量达到多少?"]
+        with pytest.raises(Exception, match="no conversation"):
+            alice.predict(theirs, api_name="/open_conversation")
+    finally:
+        guarded.demo.close()
+    store = ConversationStore(ui_app.settings.conversations_url)
+    try:
+        assert store.get(hers[0]["id"]).summary.user == "alice"
+        assert hers[0]["id"] not in [c["id"] for c in _listed(anonymous)]
+    finally:
+        store.close()
