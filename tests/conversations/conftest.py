@@ -1,6 +1,6 @@
 """The conversation store's databases: SQLite in the test's home, and a real PostgreSQL server.
 
-PostgreSQL: ``$RAGCHAT_TEST_POSTGRES_URL`` when set (a server someone runs), else a throw-away
+PostgreSQL: ``$RAGCHAT_TEST_POSTGRES_URL`` when set (a database the tests may empty: they drop its tables), else a throw-away
 cluster that this session makes with Debian's ``initdb`` and ``pg_ctl`` in a temporary folder, on
 a free loopback port, run as the ``postgres`` user when the tests run as root. Without PostgreSQL
 the tests skip with the reason; with ``RAGCHAT_TEST_POSTGRES=required`` (``.ci/run`` sets it) or ``CI`` set they fail.
