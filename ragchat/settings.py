@@ -375,6 +375,23 @@ class ServeSettings(_Section):
         return tuple(t.strip() for t in value if t.strip())
 
 
+class ConversationSettings(_Section):
+    """Saved conversations (the UI's list, the API's `conversation_id`, `ragchat chat --resume`)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Store conversations. Off: nothing is written, and the UI shows no conversation list.",
+    )
+    url: str = Field(
+        default="",
+        repr=False,
+        description="SQLAlchemy database URL. Empty means SQLite at `<home>/conversations.db`; for PostgreSQL "
+        "`postgresql+psycopg://user:password@host:5432/ragchat` (keep the password in the environment: "
+        "`RAGCHAT_CONVERSATIONS__URL`).",
+    )
+    page_size: int = Field(default=50, ge=1, le=500, description="Conversations listed per page (UI and API).")
+
+
 class Settings(BaseSettings):
     """All settings of ragchat."""
 
@@ -403,6 +420,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
     ui: UISettings = Field(default_factory=UISettings, description="See [ui].")
     serve: ServeSettings = Field(default_factory=ServeSettings, description="See [serve].")
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings,
+                                                description="See [conversations].")
 
     @field_validator("home")
     @classmethod
@@ -436,6 +455,11 @@ class Settings(BaseSettings):
     def documents_dir(self) -> Path:
         """Uploaded documents: ``ui.documents_dir``, else ``<home>/documents``."""
         return (self.ui.documents_dir or self.home / "documents").expanduser()
+
+    @property
+    def conversations_url(self) -> str:
+        """The conversation database: ``conversations.url``, else SQLite at ``<home>/conversations.db``."""
+        return self.conversations.url or f"sqlite:///{self.home / 'conversations.db'}"
 
     @property
     def cache_dir(self) -> Path:

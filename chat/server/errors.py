@@ -17,6 +17,8 @@ from chat.endpoints import EndpointNotAllowedError
 from chat.ui.sessions import HistoryFormatError
 from ragchat.errors import (
     ConfigError,
+    ConversationNotFoundError,
+    ConversationStoreError,
     EmptyQuestionError,
     IndexStoreError,
     InvalidRequestError,
@@ -29,6 +31,8 @@ LOG = logging.getLogger("ragchat.serve")
 # Library errors, most specific first: (class, status, OpenAI error type, code)
 _STATUS: tuple[tuple[type[RagchatError], int, str, str], ...] = (
     (InvalidRequestError, 422, "invalid_request_error", "invalid_value"),
+    (ConversationNotFoundError, 404, "invalid_request_error", "conversation_not_found"),
+    (ConversationStoreError, 503, "server_error", "conversations_unavailable"),
     (EmptyQuestionError, 400, "invalid_request_error", "empty_question"),
     (HistoryFormatError, 400, "invalid_request_error", "invalid_history"),
     (EndpointNotAllowedError, 403, "permission_error", "endpoint_not_allowed"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorDetail(BaseModel):
@@ -68,6 +68,8 @@ class ChatCompletion(BaseModel):
     choices: list[CompletionChoice]
     usage: None
     citations: list[CitationOut]
+    conversation_id: str | None = Field(default=None, description="The stored conversation the turn was appended to.")
+    turn: int | None = Field(default=None, description="The turn's number in that conversation.")
 
 
 class RetrievedOut(BaseModel):
@@ -111,6 +113,8 @@ class AnswerOut(BaseModel):
     notes: list[str]
     short: str
     probability: float | None
+    conversation_id: str | None = Field(default=None, description="The stored conversation the turn was appended to.")
+    turn: int | None = Field(default=None, description="The turn's number in that conversation.")
 
 
 class Status(BaseModel):
