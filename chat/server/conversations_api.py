@@ -107,7 +107,7 @@ def message_json(m: StoredMessage) -> dict[str, Any]:
 
 
 @router.get("/conversations")
-def list_conversations(request: Request, offset: int = Query(0, ge=0),
+def list_conversations(request: Request, offset: int = Query(0, ge=0, le=2**31 - 1),
                        limit: int | None = Query(None, ge=1, le=500)) -> dict[str, Any]:
     """The caller's conversations, the most recently changed first."""
     page = store_of(request).list(user=caller(request), offset=offset,

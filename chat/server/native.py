@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from chat.request import checked_k
 from chat.server.models import AnswerOut
+from chat.server.schema import errors
 from chat.server.conversations_api import recording
 from chat.server.state import live_service
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history
@@ -25,7 +26,7 @@ class AskRequest(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=100)  # a stored conversation to append to
 
 
-@router.post("/ask", response_model=AnswerOut)
+@router.post("/ask", response_model=AnswerOut, response_model_exclude_unset=True, responses=errors(404))
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     k = checked_k(body.k)
     history = parse_history(body.history)
