@@ -1,4 +1,5 @@
-"""``POST /v1/ask``: the ``Answer`` JSON, as ``ragchat ask --json`` prints it."""
+"""``POST /v1/ask``: the ``Answer`` JSON, as ``ragchat ask --json`` prints it, from the knowledge
+base ``kb`` (default: the server's)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ class AskRequest(BaseModel):
     question: str
     history: JsonValue = None  # [[role, text], ...] or [{"role", "content"}, ...], oldest first
     k: JsonValue = None  # checked by chat.request.checked_k, whose message the 422 carries
+    kb: str | None = None  # the knowledge base; default: the server's (--kb, the kb setting)
 
 
 @router.post("/ask")
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     k = checked_k(body.k)
     history = parse_history(body.history)
-    service = live_service(request)
+    if body.kb is not None:
+        request.state.model = body.kb
+    service = live_service(request, body.kb)
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     return answer_once(service, body.question, history, choice, k).to_dict()
