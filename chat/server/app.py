@@ -33,7 +33,6 @@ def create_app(libraries: Libraries | Library, with_ui: bool = True) -> FastAPI:
     app.state.jobs = Jobs()
     app.state.started = time.time()
     errors.install(app)
-    app.add_event_handler("shutdown", app.state.jobs.shutdown)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

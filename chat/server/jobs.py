@@ -90,6 +90,3 @@ class Jobs:
             job.finished = time.time()
             if cleanup is not None:
                 cleanup()
-
-    def shutdown(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)

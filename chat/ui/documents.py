@@ -198,8 +198,9 @@ class Library:
         remove_stale_uploads(self.documents_dir)
         try:
             live_version(self.settings.index_dir)
-        except IndexNotFoundError:
-            self.first_build = True
+        except IndexNotFoundError:  # built from the corpus; a new knowledge base's may be empty
+            self.first_build = self.settings.kb == DEFAULT_KB or any(
+                p.is_file() and not p.name.startswith(".") for p in _files(self.documents_dir))
         except RagchatError:
             pass
         thread = threading.Thread(target=self._load, name="ragchat-ui-load", daemon=True)
@@ -376,6 +377,10 @@ class Library:
         if self._embeddings is None:
             self._embeddings = embeddings_from_settings(self.settings)
         return self._embeddings
+
+
+def _files(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _log_waiting(holder: str) -> None:
