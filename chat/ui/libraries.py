@@ -7,6 +7,7 @@ deleted by another process is seen at the next request.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from chat.ui.documents import Library
@@ -23,9 +24,10 @@ class Libraries:
         self.settings = settings
         self.registry = Registry(settings)
         self._lock = threading.Lock()
-        self._libraries: dict[str, Library] = {}
+        self._libraries: dict[str, tuple[Library, int]] = {}  # with the identity of the KB's folder
         if preloaded is not None:
-            self._libraries[preloaded.settings.kb] = preloaded
+            kb = self.registry.get(preloaded.settings.kb)
+            self._libraries[kb.name] = (preloaded, _identity(kb))
 
     @property
     def default_name(self) -> str:
@@ -39,18 +41,19 @@ class Libraries:
         """The library of ``name`` (default: :attr:`default_name`), started on first use.
         Raises :class:`ragchat.errors.KnowledgeBaseNotFoundError` for an unknown one."""
         kb = self.registry.get(name or self.default_name)
+        identity = _identity(kb)
         with self._lock:
-            library = self._libraries.get(kb.name)
-            if library is None:
+            library, known = self._libraries.get(kb.name, (None, identity))
+            if library is None or known != identity:  # new here, or deleted and made again by another process
                 library = Library(kb_settings(self.settings, kb.name))
                 library.start()
-                self._libraries[kb.name] = library
+                self._libraries[kb.name] = (library, identity)
             return library
 
     def loaded(self, name: str) -> Library | None:
         """The library of ``name`` if this process opened it already."""
         with self._lock:
-            return self._libraries.get(name)
+            return self._libraries.get(name, (None, 0))[0]
 
     def create(self, name: str) -> KnowledgeBase:
         return self.registry.create(name)
@@ -66,3 +69,13 @@ class Libraries:
             self.registry.delete(kb.name, wait=wait)
         with self._lock:
             self._libraries.pop(kb.name, None)
+
+
+def _identity(kb: KnowledgeBase) -> int:
+    """The inode of the knowledge base's folder (0 for the default KB, which is never deleted)."""
+    if kb.is_default:
+        return 0
+    try:
+        return os.stat(kb.index_dir.parent).st_ino
+    except OSError:
+        return 0
