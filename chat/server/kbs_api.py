@@ -110,6 +110,11 @@ async def upload_documents(kb: str, request: Request, files: list[UploadFile] = 
     """Save the uploads to a temporary folder, and index them in a job (202: ``GET /v1/jobs/{id}``)."""
     request.state.model = kb
     target = library(request, kb)
+    most = request.app.state.settings.serve.max_upload_files
+    if len(files) > most:
+        raise APIError(413, f"{len(files)} files in one upload; at most {most} (serve.max_upload_files)",
+                       param="files", code="too_many_files")
+    registry = libraries(request).registry
     staging = Path(tempfile.mkdtemp(prefix="ragchat-upload-"))
     uploads: list[Upload] = []
     try:
@@ -124,6 +129,7 @@ async def upload_documents(kb: str, request: Request, files: list[UploadFile] = 
         raise
 
     def work(progress) -> dict[str, Any]:
+        registry.get(target.settings.kb)  # not deleted while the job waited its turn
         target.wait_loaded()
         return target.add(uploads, progress).to_dict()
 

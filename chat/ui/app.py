@@ -67,7 +67,9 @@ class Handlers:
     (and the selected knowledge base) comes in and goes out through the components; nothing here
     holds a session's data."""
 
-    def __init__(self, libraries: Libraries) -> None:
+    def __init__(self, libraries: Libraries | Library) -> None:
+        if isinstance(libraries, Library):  # one started library, served with the other KBs of its home
+            libraries = Libraries(libraries.settings, preloaded=libraries)
         self.libraries = libraries
 
     def _library(self, kb: str | None) -> Library:
@@ -263,10 +265,8 @@ class Handlers:
 def build_app(libraries: Libraries | Library) -> gr.Blocks:
     """The Blocks: the knowledge-base selector, a Chat tab and a Documents tab, wired to :class:`Handlers`.
     A single started :class:`Library` is served with the other knowledge bases of its home."""
-    if isinstance(libraries, Library):
-        libraries = Libraries(libraries.settings, preloaded=libraries)
     handlers = Handlers(libraries)
-    settings = libraries.settings
+    libraries, settings = handlers.libraries, handlers.libraries.settings
     with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
         gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
         status = gr.Markdown(_status(libraries.get()), label="status", elem_id="rc-status")

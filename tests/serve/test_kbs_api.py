@@ -158,6 +158,8 @@ def test_the_upload_limit_is_files_times_the_file_limit(guarded: Server):
     too_large = upload(guarded.api, "default", [("a.txt", b"x" * (2 * 2**20)), ("b.txt", b"x" * (2 * 2**20))],
                        headers=admin)
     assert assert_error(too_large, 413)["code"] == "request_too_large"
+    many = upload(guarded.api, "default", [(f"{i}.txt", b"x") for i in range(3)], headers=admin)
+    assert assert_error(many, 413)["code"] == "too_many_files"
     accepted = upload(guarded.api, "default", [("c.txt", b"x" * (3 * 2**20 // 2))], headers=admin)
     assert accepted.status_code == 202
     job = follow(guarded.api, accepted.json(), headers=admin)
