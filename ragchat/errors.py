@@ -153,3 +153,31 @@ class ConversationNotFoundError(ConversationError):
 
 class ConversationStoreError(ConversationError):
     """The conversation database cannot be used: a bad URL, an unreachable server, a newer schema."""
+
+
+# --- knowledge bases ----------------------------------------------------------
+
+
+class KnowledgeBaseError(RagchatError):
+    """Base class of knowledge-base errors."""
+
+
+class InvalidKnowledgeBaseNameError(KnowledgeBaseError):
+    """A knowledge-base name that is empty, too long, reserved, or holds a character other than
+    letters, digits, ``-`` and ``_``."""
+
+
+class KnowledgeBaseNotFoundError(KnowledgeBaseError):
+    """No knowledge base of that name: ``ragchat kb list`` lists them."""
+
+
+class KnowledgeBaseExistsError(KnowledgeBaseError):
+    """A knowledge base of that name exists already."""
+
+
+class ProtectedKnowledgeBaseError(KnowledgeBaseError):
+    """The change is refused for this knowledge base (the default one cannot be deleted)."""
+
+
+class EmptyKnowledgeBaseError(KnowledgeBaseError):
+    """The knowledge base holds no documents yet: add some first."""

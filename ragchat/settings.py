@@ -29,7 +29,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ragchat.errors import ConfigError
+from ragchat.errors import ConfigError, InvalidKnowledgeBaseNameError
+from ragchat.kbs import DEFAULT_KB, check_name, default_kb_root
 from ragchat.paths import bundled_corpus_dir, file_in_the_way
 
 CONFIG_ENV = "RAGCHAT_CONFIG"
@@ -152,7 +153,8 @@ class IndexSettings(_Section):
 
     dir: Path | None = Field(
         default=None,
-        description="Index folder. Empty means `<home>/index`.",
+        description="The default knowledge base's index folder. Empty means `<home>/kbs/default/index` "
+        "(`<home>/index` in a home made before knowledge bases; see docs/serve.md).",
     )
     hnsw_min_chunks: int = Field(
         default=50000,
@@ -308,7 +310,8 @@ class UISettings(_Section):
     )
     documents_dir: Path | None = Field(
         default=None,
-        description="Folder where uploaded documents are saved (and nowhere else). Empty means `<home>/documents`.",
+        description="Folder where documents uploaded to the default knowledge base are saved (and nowhere else). "
+        "Empty means `<home>/kbs/default/documents` (`<home>/documents` in a home made before knowledge bases).",
     )
     auth_username: str = Field(
         default="",
@@ -346,6 +349,18 @@ class ServeSettings(_Section):
         description="Bearer tokens that may call `/v1`. Empty: no token needed (loopback only). "
         'Keep them out of files: `RAGCHAT_SERVE__TOKENS=\'["token1", "token2"]\'`.',
     )
+    admin_tokens: tuple[str, ...] = Field(
+        default=(),
+        repr=False,
+        description="Bearer tokens that may also create and delete knowledge bases and upload or remove documents "
+        "(`tokens` are read-only: ask, chat, models and every GET). "
+        'Keep them out of files: `RAGCHAT_SERVE__ADMIN_TOKENS=\'["token"]\'`.',
+    )
+    max_upload_files: int = Field(
+        default=20, ge=1, le=1000,
+        description="Most files in one upload to `/v1/kbs/{kb}/documents`; its body may be this many times "
+        "`ui.max_upload_mb` (413 above), whatever `max_body_kb` says.",
+    )
     max_body_kb: int = Field(
         default=1024, ge=1, le=1024 * 1024, description="Largest request body under `/v1`, in KiB (413 above)."
     )
@@ -369,7 +384,7 @@ class ServeSettings(_Section):
         "server answers 429 (`server_busy`) with `Retry-After` at once instead of queueing without end.",
     )
 
-    @field_validator("tokens")
+    @field_validator("tokens", "admin_tokens")
     @classmethod
     def _no_blank_tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(t.strip() for t in value if t.strip())
@@ -406,6 +421,11 @@ class Settings(BaseSettings):
         default=Path("~/.ragchat"),
         description="Folder for the index, caches and uploaded documents.",
     )
+    kb: str = Field(
+        default=DEFAULT_KB,
+        description="The knowledge base used when none is named (`--kb`): `default` holds the corpus, "
+        "others live in `<home>/kbs/<name>/` (docs/serve.md, \"Knowledge bases\").",
+    )
     corpus: tuple[Path, ...] = Field(
         default=(),
         description="Files or folders indexed on first run. Empty means the bundled report "
@@ -422,6 +442,14 @@ class Settings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings, description="See [serve].")
     conversations: ConversationSettings = Field(default_factory=ConversationSettings,
                                                 description="See [conversations].")
+
+    @field_validator("kb")
+    @classmethod
+    def _valid_kb(cls, value: str) -> str:
+        try:
+            return check_name(value)
+        except InvalidKnowledgeBaseNameError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("home")
     @classmethod
@@ -448,13 +476,13 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """The index folder: ``index.dir``, else ``<home>/index``."""
-        return (self.index.dir or self.home / "index").expanduser()
+        """The index folder: ``index.dir``, else the default knowledge base's (ragchat.kbs)."""
+        return (self.index.dir or default_kb_root(self.home) / "index").expanduser()
 
     @property
     def documents_dir(self) -> Path:
-        """Uploaded documents: ``ui.documents_dir``, else ``<home>/documents``."""
-        return (self.ui.documents_dir or self.home / "documents").expanduser()
+        """Uploaded documents: ``ui.documents_dir``, else the default knowledge base's (ragchat.kbs)."""
+        return (self.ui.documents_dir or default_kb_root(self.home) / "documents").expanduser()
 
     @property
     def conversations_url(self) -> str:

@@ -15,13 +15,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chat.endpoints import EndpointNotAllowedError
 from chat.ui.sessions import HistoryFormatError
+from index.update import UnknownDocumentError
 from ragchat.errors import (
     ConfigError,
     ConversationNotFoundError,
     ConversationStoreError,
     EmptyQuestionError,
+    EmptyKnowledgeBaseError,
+    IndexLockedError,
     IndexStoreError,
+    InvalidKnowledgeBaseNameError,
     InvalidRequestError,
+    KnowledgeBaseExistsError,
+    KnowledgeBaseNotFoundError,
+    ProtectedKnowledgeBaseError,
     LLMError,
     RagchatError,
 )
@@ -33,9 +40,16 @@ _STATUS: tuple[tuple[type[RagchatError], int, str, str], ...] = (
     (InvalidRequestError, 422, "invalid_request_error", "invalid_value"),
     (ConversationNotFoundError, 404, "invalid_request_error", "conversation_not_found"),
     (ConversationStoreError, 503, "server_error", "conversations_unavailable"),
+    (InvalidKnowledgeBaseNameError, 422, "invalid_request_error", "invalid_kb_name"),
+    (KnowledgeBaseNotFoundError, 404, "invalid_request_error", "kb_not_found"),
+    (KnowledgeBaseExistsError, 409, "invalid_request_error", "kb_exists"),
+    (ProtectedKnowledgeBaseError, 409, "invalid_request_error", "kb_protected"),
+    (EmptyKnowledgeBaseError, 409, "invalid_request_error", "kb_empty"),
+    (UnknownDocumentError, 404, "invalid_request_error", "document_not_found"),
     (EmptyQuestionError, 400, "invalid_request_error", "empty_question"),
     (HistoryFormatError, 400, "invalid_request_error", "invalid_history"),
     (EndpointNotAllowedError, 403, "permission_error", "endpoint_not_allowed"),
+    (IndexLockedError, 429, "server_error", "index_busy"),
     (IndexStoreError, 503, "server_error", "index_unavailable"),
     (LLMError, 502, "server_error", "llm_failed"),
     (ConfigError, 500, "server_error", "misconfigured"),
@@ -97,7 +111,8 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
-    return error_response(exc.status_code, str(exc.detail), type_, None, None, getattr(exc, "headers", None))
+    return error_response(exc.status_code, str(exc.detail), type_, getattr(exc, "code", None), None,
+                          getattr(exc, "headers", None))
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

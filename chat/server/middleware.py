@@ -9,7 +9,11 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chat.server.auth import token_error
+import re
+
+from fastapi import HTTPException
+
+from chat.server.auth import is_admin_route, token_error
 from chat.server.errors import APIError, error_body
 
 LOG = logging.getLogger("ragchat.serve")
@@ -33,32 +37,53 @@ async def send_error(send: Send, error: APIError) -> None:
 
 
 class RequireToken:
-    """401 for a ``/v1`` request without one of ``tokens`` (when any are set), before its body is read:
-    a caller without a token learns nothing about what the API accepts."""
+    """401 for a ``/v1`` request without one of ``tokens`` or ``admin_tokens`` (when any are set),
+    403 for a read-only token on a route that changes knowledge bases or documents; before the
+    body is read: a caller without a token learns nothing about what the API accepts."""
 
-    def __init__(self, app: ASGIApp, tokens: tuple[str, ...]) -> None:
-        self.app, self.tokens = app, tokens
+    def __init__(self, app: ASGIApp, tokens: tuple[str, ...], admin_tokens: tuple[str, ...] = ()) -> None:
+        self.app, self.tokens, self.admin_tokens = app, tokens, admin_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.tokens and _is_api(scope, ("/v1",)):
+        if (self.tokens or self.admin_tokens) and _is_api(scope, ("/v1",)):
             authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            error = token_error(authorization, self.tokens)
+            error = token_error(authorization, self.tokens, self.admin_tokens,
+                                is_admin_route(scope["method"], scope["path"]))
             if error is not None:
                 await send_error(send, error)
                 return
         await self.app(scope, receive, send)
 
 
+UPLOAD_LIMIT_SETTINGS = "serve.max_upload_files × ui.max_upload_mb"
+
+
+class _TooLarge(HTTPException):
+    """Raised from ``receive`` when a streamed upload passes its limit: an HTTPException, so that
+    FastAPI's body parsing lets it through (it turns other errors into 400) and it is answered 413."""
+
+    code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes ({UPLOAD_LIMIT_SETTINGS})")
+
+
 class BodyLimit:
     """Answers 413 in OpenAI's error shape to an API request whose body is over ``limit`` bytes,
-    announced (Content-Length) or sent (chunked). The UI's uploads have their own limit."""
+    announced (Content-Length) or sent (chunked). The UI's uploads have their own limit, and so
+    do the API's (``upload_paths``: ``upload_limit`` bytes, counted as the body streams in, never
+    held in memory whole)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int = 0, upload_paths: str = "") -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
+        self.upload_paths = re.compile(upload_paths) if upload_paths else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_api(scope):
             await self.app(scope, receive, send)
+            return
+        if self.upload_paths is not None and self.upload_paths.fullmatch(scope.get("path", "")):
+            await self._upload(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
@@ -82,8 +107,38 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
-        await send_error(send, APIError(413, f"the request body is larger than {self.limit} bytes (serve.max_body_kb)",
+    async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.upload_limit
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await self._too_large(send, limit, UPLOAD_LIMIT_SETTINGS)
+            return
+        size, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise _TooLarge(limit)
+            return message
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, send_started)
+        except _TooLarge:
+            if started:
+                raise
+            await self._too_large(send, limit, UPLOAD_LIMIT_SETTINGS)
+
+    async def _too_large(self, send: Send, limit: int | None = None, setting: str = "serve.max_body_kb") -> None:
+        limit = self.limit if limit is None else limit
+        await send_error(send, APIError(413, f"the request body is larger than {limit} bytes ({setting})",
                                         code="request_too_large"))
 
 

@@ -1,4 +1,5 @@
-"""``POST /v1/ask``: the ``Answer`` JSON, as ``ragchat ask --json`` prints it."""
+"""``POST /v1/ask``: the ``Answer`` JSON, as ``ragchat ask --json`` prints it, from the knowledge
+base ``kb`` (default: the server's)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ class AskRequest(BaseModel):
     history: JsonValue = None  # [[role, text], ...] or [{"role", "content"}, ...], oldest first
     k: JsonValue = None  # checked by chat.request.checked_k, whose message the 422 carries
     conversation_id: str | None = Field(default=None, max_length=100)  # a stored conversation to append to
+    kb: str | None = None  # the knowledge base; default: the server's (--kb, the kb setting)
 
 
 @router.post("/ask", response_model=AnswerOut, response_model_exclude_unset=True, responses=errors(404))
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     k = checked_k(body.k)
     history = parse_history(body.history)
-    service = live_service(request)
+    if body.kb is not None:
+        request.state.model = body.kb
+    service = live_service(request, body.kb)
     record, history = recording(request, body.conversation_id, history)
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     answer = answer_once(service, body.question, history, choice, k)

@@ -24,11 +24,10 @@ from chat.server.conversations_api import Recording, recording
 from chat.server.errors import LOG, APIError, error_body
 from chat.server.models import ChatCompletion, ModelList
 from chat.server.schema import errors
-from chat.server.state import live_service
+from chat.server.state import libraries, live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
-from ragchat.errors import RagchatError
-from ragchat.settings import Settings
+from ragchat.errors import KnowledgeBaseError, RagchatError
 
 MODEL_PREFIX = "ragchat/"
 MAX_TOKENS_LIMIT = 32768  # as llm.max_tokens; the extractive answerer does not use it
@@ -36,13 +35,9 @@ MAX_TOKENS_LIMIT = 32768  # as llm.max_tokens; the extractive answerer does not 
 router = APIRouter()
 
 
-def knowledge_bases(settings: Settings) -> list[str]:
-    """The knowledge bases served; one index today."""
-    return ["default"]
-
-
-def model_ids(settings: Settings) -> list[str]:
-    return [MODEL_PREFIX + kb for kb in knowledge_bases(settings)]
+def model_ids(request: Request) -> list[str]:
+    """The knowledge bases as models, ``ragchat/<kb>``, the default one first."""
+    return [MODEL_PREFIX + kb for kb in libraries(request).names()]
 
 
 class TextPart(BaseModel):
@@ -99,17 +94,23 @@ def sources_markdown(citations: list[Citation]) -> str:
     return "\n".join(lines)
 
 
-def _checked_model(request: Request, model: str) -> None:
-    if model not in model_ids(request.app.state.settings):
-        raise APIError(404, f"unknown model {model!r:.80}; GET /v1/models lists the knowledge bases",
-                       param="model", code="model_not_found")
+def _checked_kb(request: Request, model: str) -> str:
+    """The knowledge base that ``model`` (``ragchat/<kb>``) names; 404 ``model_not_found`` for another."""
+    kb = model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else None
+    try:
+        if kb is not None:
+            return libraries(request).registry.get(kb).name
+    except KnowledgeBaseError:
+        pass
+    raise APIError(404, f"unknown model {model!r:.80}; GET /v1/models lists the knowledge bases",
+                   param="model", code="model_not_found")
 
 
 @router.get("/models", response_model=ModelList)
 def list_models(request: Request) -> dict[str, Any]:
     created = int(request.app.state.started)
     return {"object": "list", "data": [{"id": m, "object": "model", "created": created, "owned_by": "ragchat"}
-                                       for m in model_ids(request.app.state.settings)]}
+                                       for m in model_ids(request)]}
 
 
 @router.post("/chat/completions", response_model=None, responses={
@@ -120,9 +121,9 @@ def list_models(request: Request) -> dict[str, Any]:
 })
 def chat_completions(body: ChatRequest, request: Request):
     request.state.model = body.model
-    _checked_model(request, body.model)
+    kb = _checked_kb(request, body.model)
     question, history = question_and_history(body.messages)
-    service = live_service(request)
+    service = live_service(request, kb)
     record, history = recording(request, body.conversation_id, history)  # an unknown id: 404 now
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     events = stream_answer(service, question, history, choice, None)

@@ -1,9 +1,13 @@
 """The Gradio app: chat with cited sources, settings, and the document library.
 
-``build_app(library)`` makes the ``gr.Blocks``; ``launch(settings)`` opens the
+``build_app(libraries)`` makes the ``gr.Blocks``; ``launch(settings)`` opens the
 index in the background (building it on first run), queues requests with the
 configured concurrency limit and serves the app. Each browser tab (and each
 ``gradio_client.Client``) is a session with its own history in ``gr.State``.
+
+A selector above the tabs picks the knowledge base (``ragchat.kbs``) that questions and uploads
+go to; knowledge bases can be created and deleted there (not ``default``). Switching clears the
+conversation. Every endpoint below takes an optional last ``kb`` (default: the ``kb`` setting).
 
 API endpoints (stable names, see README "API"):
 
@@ -15,7 +19,8 @@ API endpoints (stable names, see README "API"):
   ``/export_conversation`` (a Markdown file) act on the session's open one;
 * ``/upload`` (files) and ``/remove`` (document ids) change the index; ``/documents`` lists it;
 * ``/not_indexed`` lists the files of the documents folder that the index does not hold, and
-  ``/index_not_indexed`` indexes them.
+  ``/index_not_indexed`` indexes them;
+* ``/kbs`` lists the knowledge bases; ``/create_kb`` (name) and ``/delete_kb`` (name) change them.
 """
 
 from __future__ import annotations
@@ -31,8 +36,17 @@ from chat.endpoints import configured_base_urls
 from chat.ui import assets, render
 from chat.ui.conversations import SavedConversations, new_session, turn_title
 from chat.ui.documents import Library, Upload, allowed_extensions
+from chat.ui.libraries import Libraries
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
-from ragchat.errors import ConfigError, EmptyQuestionError, InvalidRequestError, RagchatError
+from ragchat.errors import (
+    ConfigError,
+    EmptyKnowledgeBaseError,
+    EmptyQuestionError,
+    InvalidRequestError,
+    KnowledgeBaseError,
+    RagchatError,
+)
+from ragchat.kbs import DEFAULT_KB
 from ragchat.settings import Settings
 
 EXAMPLES = [
@@ -49,17 +63,55 @@ INDEX_CONCURRENCY = "index"  # changes to the index run one at a time
 
 
 class Handlers:
-    """The app's event handlers, over one :class:`Library`. Per-session data comes in and goes out
-    through ``gr.State``; nothing here holds a session's data."""
+    """The app's event handlers, over the :class:`Libraries` of the knowledge bases. Per-session data
+    (and the selected knowledge base) comes in and goes out through the components; nothing here
+    holds a session's data."""
 
-    def __init__(self, library: Library, saved: SavedConversations | None = None) -> None:
-        self.library = library
+    def __init__(self, libraries: Libraries | Library, saved: SavedConversations | None = None) -> None:
+        if isinstance(libraries, Library):  # one started library, served with the other KBs of its home
+            libraries = Libraries(libraries.settings, preloaded=libraries)
+        self.libraries = libraries
         self.saved = saved  # None when conversations are not stored
+
+    def _library(self, kb: str | None) -> Library:
+        try:
+            return self.libraries.get(kb or None)
+        except KnowledgeBaseError as exc:
+            raise gr.Error(str(exc)) from None
+
+    # --- knowledge bases ---------------------------------------------------------------------
+
+    def kb_choices(self, selected: str | None = None) -> gr.Dropdown:
+        names = self.libraries.names()
+        value = selected if selected in names else self.libraries.default_name
+        return gr.Dropdown(choices=names, value=value)
+
+    def create_kb(self, name: str):
+        """Create a knowledge base and select it: (selector, name box, message)."""
+        try:
+            made = self.libraries.create((name or "").strip())
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+        return self.kb_choices(made.name), "", f"Created the knowledge base **{made.name}**: upload documents to it."
+
+    def delete_kb(self, kb: str):
+        """Delete the selected knowledge base (not the default one), then select the default: (selector, message)."""
+        if not kb or kb == DEFAULT_KB:
+            raise gr.Error("the default knowledge base cannot be deleted")
+        try:
+            self.libraries.delete(kb, wait=30.0)
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+        return self.kb_choices(), f"Deleted the knowledge base **{kb}**."
+
+    def kbs(self) -> list:
+        """The names of the knowledge bases, the default one first."""
+        return self.libraries.names()
 
     # --- chat ------------------------------------------------------------------------------
 
     def chat(self, text: str, k: float, answerer: str, base_url: str, model: str, api_key: str,
-             session: dict[str, Any], request: gr.Request):
+             session: dict[str, Any], kb: str | None = None, request: gr.Request = None):
         """Stream the answer to ``text`` into the chat; at the end, its sources, warnings and JSON.
         The base URL must be one the settings allow the logged-in user (see ``chat.endpoints``).
 
@@ -74,15 +126,18 @@ class Handlers:
             {"role": "user", "content": render.markdown_text(text)},
             {"role": "assistant", "content": "…"},
         ]
-        if not self.library.ready:
-            messages[-1] = {"role": "assistant", "content": _status(self.library)}
+        library = self._library(kb)
+        if not library.ready:
+            messages[-1] = {"role": "assistant", "content": _status(library)}
             yield messages, gr.skip(), "", gr.skip(), session, ""
         try:
-            service = self.library.wait()
+            service = library.wait()
+        except EmptyKnowledgeBaseError as exc:
+            raise gr.Error(str(exc)) from None
         except RagchatError as exc:
             raise gr.Error(f"the index could not be opened: {exc}") from None
         choice = AnswererChoice(answerer or "extractive", base_url or "", model or "", api_key or "",
-                                user=request.username)
+                                user=request.username if request is not None else None)
         partial, answer = "", None
         try:
             for event in stream_answer(service, text, session["history"], choice, k):
@@ -102,19 +157,21 @@ class Handlers:
         assert answer is not None
         messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
         title = turn_title(text, answer)
-        session["conversation_id"] = self._record(session.get("conversation_id"), text, answer, request.username)
+        session["conversation_id"] = self._record(session.get("conversation_id"), text, answer, request.username,
+                                                  kb or self.libraries.default_name)
         session["messages"] = messages
         session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
         session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
         yield (messages, render.sources_panel(session["turns"]),
                render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
 
-    def _record(self, conversation_id: str | None, question: str, answer, user: str | None) -> str | None:
+    def _record(self, conversation_id: str | None, question: str, answer, user: str | None,
+                kb: str) -> str | None:
         """Store the turn; a failing database warns and the answer stays on the screen."""
         if self.saved is None:
             return None
         try:
-            return self.saved.record(conversation_id, question, answer, user)
+            return self.saved.record(conversation_id, question, answer, user, kb)
         except RagchatError as exc:
             gr.Warning(f"the conversation was not saved: {exc}")
             return conversation_id
@@ -196,119 +253,159 @@ class Handlers:
 
     # --- documents -------------------------------------------------------------------------
 
-    def library_view(self):
+    def library_view(self, kb: str | None = None):
         """(document table, remove choices), once the index is open."""
-        if not self.library.ready or self.library.error is not None:
+        library = self._library(kb)
+        if not library.ready or library.error is not None:
             return gr.skip(), gr.skip()
-        rows = self.library.documents()
+        rows = library.documents()
         choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
         return render.documents_html(rows), gr.Dropdown(choices=choices, value=None, multiselect=True)
 
-    def not_indexed_view(self):
+    def not_indexed_view(self, kb: str | None = None):
         """(the not-indexed list, the "Index them" button), once the index is open."""
-        if not self.library.ready or self.library.error is not None:
+        library = self._library(kb)
+        if not library.ready or library.error is not None:
             return gr.skip(), gr.skip()
-        names = [p.name for p in self.library.not_indexed()]
+        names = [p.name for p in library.not_indexed()]
         return render.not_indexed_html(names), gr.Button(visible=bool(names))
 
-    def upload(self, paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
+    def upload(self, paths: list[str] | None, kb: str | None = None, progress=gr.Progress(track_tqdm=True)):
         """Save and index uploaded files: (result, table, choices, result JSON, file box, status)."""
-        _need_index(self.library)
+        library = self._library(kb)
+        _need_index(library)
         if not paths:
             raise gr.Error("choose one or more files to upload first")
         uploads = [Upload(Path(p), Path(p).name) for p in paths]
         try:
-            result = self.library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
+            result = library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
         except RagchatError as exc:
             raise gr.Error(f"the index was not changed: {exc}") from None
         finally:
             for upload in uploads:  # Gradio's temporary copy: the document now lives in documents_dir
                 Path(upload.path).unlink(missing_ok=True)
-        return (render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), None,
-                _status(self.library))
+        return (render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), None,
+                _status(library))
 
-    def remove(self, targets: list[str] | None):
+    def remove(self, targets: list[str] | None, kb: str | None = None):
         """Remove documents by id: (result, table, choices, result JSON, status)."""
-        _need_index(self.library)
+        library = self._library(kb)
+        _need_index(library)
         if not targets:
             raise gr.Error("choose the documents to remove first")
         try:
-            result = self.library.remove(targets)
+            result = library.remove(targets)
         except RagchatError as exc:
             raise gr.Error(f"the index was not changed: {exc}") from None
-        return render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), _status(self.library)
+        return render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), _status(library)
 
-    def index_not_indexed(self):
+    def index_not_indexed(self, kb: str | None = None):
         """Index the files of the documents folder that the index does not hold:
         (result, table, choices, result JSON, status)."""
-        _need_index(self.library)
+        library = self._library(kb)
+        _need_index(library)
         try:
-            result = self.library.index_not_indexed()
+            result = library.index_not_indexed()
         except RagchatError as exc:
             raise gr.Error(f"the index was not changed: {exc}") from None
-        return render.update_html(result.to_dict()), *self.library_view(), result.to_dict(), _status(self.library)
+        return render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), _status(library)
 
-    def tick(self):
+    def tick(self, kb: str | None = None):
         """(status, table, choices, timer, not-indexed list, its button): polled until the index is open."""
-        return (_status(self.library), *self.library_view(), gr.Timer(active=not self.library.ready),
-                *self.not_indexed_view())
+        library = self._library(kb)
+        return (_status(library), *self.library_view(kb), gr.Timer(active=not library.ready),
+                *self.not_indexed_view(kb))
 
     # --- API only ----------------------------------------------------------------------------
 
     def ask(self, question: str, history: list | str | None = None, k: int | None = None,
-            answerer: str | None = None) -> dict:
+            answerer: str | None = None, kb: str | None = None) -> dict:
         """Answer a question. history: [[role, text], ...] or [{"role", "content"}, ...] (roles
         user/assistant), oldest first; k: passages to retrieve (1 to 100; empty: retrieval.k);
-        answerer: extractive or llm.
+        answerer: extractive or llm; kb: the knowledge base (empty: the default one).
         Returns the Answer JSON (the shape of `ragchat ask --json`)."""
         try:
             turns = parse_history(history)
-            service = self.library.wait()
+            service = self._library(kb).wait()
             choice = AnswererChoice(answerer or ("llm" if service.endpoint is not None else "extractive"))
             return answer_once(service, question, turns, choice, k).to_dict()
         except (RagchatError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
-    def documents(self) -> list:
+    def documents(self, kb: str | None = None) -> list:
         """The indexed documents: doc_id, source, n_chunks, n_chars, bytes, indexed_at."""
-        _need_index(self.library)
-        return self.library.documents()
+        library = self._library(kb)
+        _need_index(library)
+        return library.documents()
 
-    def not_indexed(self) -> list:
+    def not_indexed(self, kb: str | None = None) -> list:
         """The names of the files in the documents folder that the index does not hold."""
-        _need_index(self.library)
-        return [p.name for p in self.library.not_indexed()]
+        library = self._library(kb)
+        _need_index(library)
+        return [p.name for p in library.not_indexed()]
 
 
-def build_app(library: Library, conversations: ConversationStore | None = None) -> gr.Blocks:
-    """The Blocks: a Chat tab and a Documents tab, wired to :class:`Handlers`. ``conversations``:
-    the store of saved conversations; by default the settings' one (none when they are off)."""
-    settings = library.settings
+def build_app(libraries: Libraries | Library, conversations: ConversationStore | None = None) -> gr.Blocks:
+    """The Blocks: the knowledge-base selector, a Chat tab and a Documents tab, wired to :class:`Handlers`.
+    A single started :class:`Library` is served with the other knowledge bases of its home.
+    ``conversations``: the store of saved conversations; by default the settings' one (none when they are off)."""
+    if isinstance(libraries, Library):
+        libraries = Libraries(libraries.settings, preloaded=libraries)
+    settings = libraries.settings
     store = conversations if conversations is not None else open_store(settings)
     saved = SavedConversations(store, settings.conversations.page_size) if store is not None else None
-    handlers = Handlers(library, saved)
+    handlers = Handlers(libraries, saved)
     with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
         gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
-        status = gr.Markdown(_status(library), label="status", elem_id="rc-status")
+        status = gr.Markdown(_status(libraries.get()), label="status", elem_id="rc-status")
+        kb, kb_message = _kb_row(handlers)
         with gr.Tab("Chat"):
-            relist = _chat_tab(handlers, library.settings)
+            cleared, relist = _chat_tab(handlers, settings, kb)
         with gr.Tab("Documents"):
-            documents, to_remove, unindexed, index_them = _documents_tab(handlers, library.settings, status)
+            documents, to_remove, unindexed, index_them = _documents_tab(handlers, settings, status, kb)
         timer = gr.Timer(1.0)
         outputs = [status, documents, to_remove, timer, unindexed, index_them]
-        timer.tick(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
-        demo.load(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
+        timer.tick(handlers.tick, [kb], outputs, queue=False, api_visibility="private", show_progress="hidden")
+        demo.load(handlers.tick, [kb], outputs, queue=False, api_visibility="private", show_progress="hidden")
+        demo.load(handlers.kb_choices, [kb], [kb], queue=False, api_visibility="private", show_progress="hidden")
+        # another knowledge base: its conversation starts afresh, its status and documents are shown
+        switched = kb.change(handlers.clear, None, cleared, queue=False, api_visibility="private",
+                             show_progress="hidden"
+                             ).then(handlers.tick, [kb], outputs, queue=False, api_visibility="private",
+                                    show_progress="hidden")
         if relist is not None:  # the user's saved conversations, after a reload or a restart too
             demo.load(**relist)
+            switched.then(**relist)
         gr.api(handlers.ask, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
         gr.api(handlers.documents, api_name="documents", queue=False)
         gr.api(handlers.conversations, api_name="conversations", queue=False)
         gr.api(handlers.not_indexed, api_name="not_indexed", queue=False)
+        gr.api(handlers.kbs, api_name="kbs", queue=False)
     return demo
 
 
-def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
-    """The chat; returns the event that refreshes the saved conversations' list (None without them)."""
+def _kb_row(handlers: Handlers) -> tuple[gr.Dropdown, gr.Markdown]:
+    """The knowledge-base selector, with creating a new one and deleting the selected one."""
+    with gr.Row(equal_height=True):
+        kb = gr.Dropdown(handlers.libraries.names(), value=handlers.libraries.default_name, label="Knowledge base",
+                         elem_id="rc-kb", scale=2, interactive=True)
+        new_name = gr.Textbox(label="New knowledge base", placeholder="name: letters, digits, - and _",
+                              elem_id="rc-kb-name", scale=2)
+        create = gr.Button("Create", elem_id="rc-kb-create", scale=1)
+        delete = gr.Button("Delete selected", variant="stop", elem_id="rc-kb-delete", scale=1)
+    message = gr.Markdown("", elem_id="rc-kb-message")
+    create.click(handlers.create_kb, [new_name], [kb, new_name, message], api_name="create_kb",
+                 concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
+    new_name.submit(handlers.create_kb, [new_name], [kb, new_name, message], api_visibility="private",
+                    concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
+    delete.click(handlers.delete_kb, [kb], [kb, message], api_name="delete_kb",
+                 concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
+    return kb, message
+
+
+def _chat_tab(handlers: Handlers, settings: Settings, kb: gr.Dropdown) -> tuple[list, dict[str, Any] | None]:
+    """The chat; returns the outputs a new conversation clears, and the event that refreshes the saved
+    conversations' list (None without them)."""
     state = gr.State(new_session())
     with gr.Row(equal_height=False):
         saved = _conversations_column(handlers) if handlers.saved is not None else None
@@ -347,7 +444,7 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
     with gr.Accordion("Answer JSON (what /ask returns)", open=False):
         answer_json = gr.JSON(label="Answer")
 
-    inputs = [question, k, answerer, base_url, model, api_key, state]
+    inputs = [question, k, answerer, base_url, model, api_key, state, kb]
     outputs = [chatbot, sources, warnings, answer_json, state, question]
     cleared = [chatbot, sources, warnings, answer_json, state]
     asked = ask.click(handlers.chat, inputs, outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
@@ -356,7 +453,7 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
     cleared_events = [clear.click(handlers.clear, None, cleared, api_name="clear", queue=False),
                       chatbot.clear(handlers.clear, None, cleared, api_visibility="private", queue=False)]
     if saved is None:
-        return None
+        return cleared, None
     listing, title, rename, delete, export, exported = saved
     relist = dict(fn=handlers.conversation_list, inputs=[state], outputs=[listing, title], queue=False,
                   api_visibility="private", show_progress="hidden")
@@ -373,7 +470,7 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
     delete.click(handlers.delete_conversation, [state], cleared, api_name="delete_conversation",
                  queue=False).then(**relist)
     export.click(handlers.export_conversation, [state], [exported], api_name="export_conversation")
-    return relist
+    return cleared, relist
 
 
 def _conversations_column(handlers: Handlers):
@@ -390,8 +487,8 @@ def _conversations_column(handlers: Handlers):
     return listing, title, rename, delete, export, exported
 
 
-def _documents_tab(handlers: Handlers, settings: Settings,
-                   status: gr.Markdown) -> tuple[gr.HTML, gr.Dropdown, gr.HTML, gr.Button]:
+def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown,
+                   kb: gr.Dropdown) -> tuple[gr.HTML, gr.Dropdown, gr.HTML, gr.Button]:
     gr.Markdown(
         f"Upload {', '.join(allowed_extensions(settings))} files, at most {settings.ui.max_upload_mb:g} MiB "
         "each; many at once. Questions keep being answered from the previous index until the new one is ready."
@@ -409,20 +506,20 @@ def _documents_tab(handlers: Handlers, settings: Settings,
     unindexed = gr.HTML("", label="not indexed", elem_id="rc-not-indexed")
     index_them = gr.Button("Index them", visible=False, elem_id="rc-index-them")
     changed = [result, documents, to_remove, result_json, status]
-    unindexed_view = dict(fn=handlers.not_indexed_view, inputs=None, outputs=[unindexed, index_them],
+    unindexed_view = dict(fn=handlers.not_indexed_view, inputs=[kb], outputs=[unindexed, index_them],
                           queue=False, api_visibility="private", show_progress="hidden")
-    upload.click(handlers.upload, [files], [result, documents, to_remove, result_json, files, status],
+    upload.click(handlers.upload, [files, kb], [result, documents, to_remove, result_json, files, status],
                  api_name="upload", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
-    remove.click(handlers.remove, [to_remove], changed,
+    remove.click(handlers.remove, [to_remove, kb], changed,
                  api_name="remove", concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
-    index_them.click(handlers.index_not_indexed, None, changed, api_name="index_not_indexed",
+    index_them.click(handlers.index_not_indexed, [kb], changed, api_name="index_not_indexed",
                      concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1).then(**unindexed_view)
     return documents, to_remove, unindexed, index_them
 
 
 def _need_index(library: Library) -> None:
     try:
-        library.wait(timeout=600)
+        library.wait_loaded(timeout=600)
     except (RagchatError, TimeoutError) as exc:
         raise gr.Error(f"the index is not available: {exc}") from None
 
@@ -435,6 +532,9 @@ def _status(library: Library) -> str:
         return "**Opening the index…**"
     if library.error is not None:
         return f"⚠ The index could not be opened: {library.error}"
+    if library.empty:
+        return (f"The knowledge base **{library.settings.kb}** holds no documents yet: "
+                "upload some in the Documents tab.")
     snapshot = library.service.snapshot
     ready = f"Ready: {len(snapshot.documents)} document(s), {len(snapshot.chunks)} chunks."
     orphans = len(library.not_indexed())
@@ -472,7 +572,7 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
     if library is None:
         library = Library(settings)
         library.start()
-    demo = build_app(library, conversations)
+    demo = build_app(Libraries(settings, preloaded=library), conversations)
     demo.queue(default_concurrency_limit=settings.ui.concurrency_limit)
     _, url, _ = demo.launch(
         server_name=host or settings.ui.host,

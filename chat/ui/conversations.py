@@ -61,10 +61,12 @@ class SavedConversations:
         page = self.store.list(user=user, limit=self.page_size)
         return [(f"{s.title or 'Untitled'} · {s.updated_at:%m-%d %H:%M}", s.id) for s in page.items]
 
-    def record(self, conversation_id: str | None, question: str, answer: Answer, user: str | None) -> str:
-        """Append the turn to the session's conversation (made on its first answer); returns its id."""
+    def record(self, conversation_id: str | None, question: str, answer: Answer, user: str | None,
+               kb: str = DEFAULT_KB) -> str:
+        """Append the turn to the session's conversation (made on its first answer, in knowledge base
+        ``kb``); returns its id."""
         if conversation_id is None:
-            conversation_id = self.store.create(kb=DEFAULT_KB, user=user).id
+            conversation_id = self.store.create(kb=kb, user=user).id
         self.store.append(conversation_id, Turn(question, answer), user=user)
         return conversation_id
 

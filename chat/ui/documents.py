@@ -35,7 +35,8 @@ from typing import Any
 
 from chat.live import LiveService
 from chat.service import AnswerService
-from ragchat.errors import DocumentError, IndexNotFoundError, RagchatError
+from ragchat.errors import DocumentError, EmptyKnowledgeBaseError, IndexNotFoundError, RagchatError
+from ragchat.kbs import DEFAULT_KB
 from ragchat.settings import Settings
 
 MAX_NAME_CHARS = 120
@@ -181,9 +182,11 @@ class Library:
         self._live: LiveService | None = None
         self._ready = threading.Event()
         self._error: RagchatError | None = None
-        self._update_lock = threading.Lock()
+        self.update_lock = threading.Lock()
         self.first_build = False
+        self.empty = False  # a knowledge base other than the default with no documents yet: no index
         self.loaded_in_s = 0.0
+        self._embeddings: Any = None
 
     # --- start-up ----------------------------------------------------------------
 
@@ -195,8 +198,9 @@ class Library:
         remove_stale_uploads(self.documents_dir)
         try:
             live_version(self.settings.index_dir)
-        except IndexNotFoundError:
-            self.first_build = True
+        except IndexNotFoundError:  # built from the corpus; a new knowledge base's may be empty
+            self.first_build = self.settings.kb == DEFAULT_KB or any(
+                p.is_file() and not p.name.startswith(".") for p in _files(self.documents_dir))
         except RagchatError:
             pass
         thread = threading.Thread(target=self._load, name="ragchat-ui-load", daemon=True)
@@ -207,6 +211,11 @@ class Library:
         started = time.perf_counter()
         try:
             self._live = LiveService(AnswerService.from_settings(self.settings, progress=True, on_wait=_log_waiting))
+        except IndexNotFoundError as exc:  # nothing to index: a new knowledge base waits for its documents
+            if self.settings.kb == DEFAULT_KB:
+                self._error = exc
+            else:
+                self.empty = True
         except RagchatError as exc:
             self._error = exc
         finally:
@@ -228,12 +237,27 @@ class Library:
             raise TimeoutError("the index is still being opened")
         if self._error is not None:
             raise self._error
-        assert self._live is not None
+        if self._live is None:
+            kb = self.settings.kb
+            raise EmptyKnowledgeBaseError(f"the knowledge base {kb!r} holds no documents yet; upload some, "
+                                          f"or run `ragchat index add --kb {kb} FILES`")
         return self._live.get()
 
     @property
     def service(self) -> AnswerService:
         return self.wait()
+
+    def wait_loaded(self, timeout: float | None = None) -> None:
+        """Wait until the index is open, or known to be empty; raises the load's error, or ``TimeoutError``."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the index is still being opened")
+        if self._error is not None:
+            raise self._error
+
+    def _indexed(self) -> dict[str, Any]:
+        """The live version's document records; none while the knowledge base is empty."""
+        self.wait_loaded()
+        return {} if self._live is None else self.service.snapshot.documents
 
     # --- documents -----------------------------------------------------------------
 
@@ -244,7 +268,7 @@ class Library:
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents: id, source, chunks, characters, bytes on disk, when indexed."""
         rows = []
-        for doc_id, rec in self.service.snapshot.documents.items():
+        for doc_id, rec in self._indexed().items():
             path = Path(rec.source)
             rows.append({
                 "doc_id": doc_id, "source": rec.source, "n_chunks": rec.n_chunks, "n_chars": rec.n_chars,
@@ -287,7 +311,7 @@ class Library:
         folder = self.documents_dir
         if not folder.is_dir():
             return []
-        indexed = {Path(rec.source).resolve() for rec in self.service.snapshot.documents.values()}
+        indexed = {Path(rec.source).resolve() for rec in self._indexed().values()}
         found = [p for p in folder.iterdir()
                  if p.is_file() and not p.name.startswith(".") and p.resolve() not in indexed]
         return sorted(found, key=lambda p: p.name.lower())
@@ -305,7 +329,7 @@ class Library:
         from index.update import UnknownDocumentError, resolve_doc_id
 
         result = UpdateResult()
-        documents = self.service.snapshot.documents
+        documents = self._indexed()
         ids: list[str] = []
         for target in targets:
             try:
@@ -325,12 +349,15 @@ class Library:
         """Apply one change, swap in the new service, fill ``result``; the paths skipped."""
         from index.update import update_index
 
-        with self._update_lock:
-            current = self.service
-            report = update_index(self.settings.index_dir, self.settings, current.embeddings, progress=True,
+        with self.update_lock:
+            embeddings = self.service.embeddings if self._live is not None else self._new_embeddings()
+            report = update_index(self.settings.index_dir, self.settings, embeddings, progress=True,
                                   wait=WRITE_WAIT_S, on_wait=_log_waiting, **change)
-            assert self._live is not None
-            self._live.replace_from_disk()
+            if self._live is not None:
+                self._live.replace_from_disk()
+            elif report.n_documents:  # the first documents of a new knowledge base
+                self._live = LiveService(AnswerService.from_settings(self.settings))
+                self.empty = False
         result.added += [Path(s).name for s in report.added]
         result.updated += [Path(s).name for s in report.updated]
         # A moved document or a copy of an indexed one is in the index already, unchanged.
@@ -340,6 +367,20 @@ class Library:
         result.n_documents, result.n_chunks = report.n_documents, report.n_chunks
         result.seconds = report.seconds
         return {Path(s.path).resolve() for s in report.skipped}
+
+
+    def _new_embeddings(self) -> Any:
+        """The embedding model of a knowledge base that has no index yet, loaded once."""
+        from index.models import embeddings_from_settings
+
+        self.wait_loaded()
+        if self._embeddings is None:
+            self._embeddings = embeddings_from_settings(self.settings)
+        return self._embeddings
+
+
+def _files(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _log_waiting(holder: str) -> None:

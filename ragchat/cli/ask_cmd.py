@@ -8,17 +8,23 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.options import answerer_option, index_dir_option, k_option, settings_from
+from ragchat.cli.options import answerer_option, index_dir_option, k_option, kb_option, settings_for
 
 
 
-def _service(ctx: click.Context, index_dir: Path | None):
+def _service(ctx: click.Context, index_dir: Path | None, kb: str | None):
     from chat.service import AnswerService
+    from ragchat.errors import EmptyKnowledgeBaseError, IndexNotFoundError
+    from ragchat.kbs import DEFAULT_KB
 
-    settings = settings_from(ctx)
-    if index_dir is not None:
-        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
-    service = AnswerService.from_settings(settings, progress=True, on_wait=_say_waiting(settings))
+    settings = settings_for(ctx, kb, index_dir)
+    try:
+        service = AnswerService.from_settings(settings, progress=True, on_wait=_say_waiting(settings))
+    except IndexNotFoundError:
+        if index_dir is not None or settings.kb == DEFAULT_KB:
+            raise
+        raise EmptyKnowledgeBaseError(f"the knowledge base {settings.kb!r} holds no documents yet; "
+                                      f"add some with `ragchat index add --kb {settings.kb} FILES`") from None
     if service.snapshot.damage:
         click.secho(f"warning: {service.snapshot.damage}; answering from the older version "
                     f"{service.snapshot.path.name}", fg="red", err=True)
@@ -76,12 +82,13 @@ def _refusal_piece(service, piece: str) -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
 @answerer_option
 @k_option
+@kb_option
 @index_dir_option
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, answerer: str | None, k: int | None,
-        index_dir: Path | None) -> None:
-    """Answer QUESTION from the index, with the cited passages."""
-    service = _service(ctx, index_dir)
+        kb: str | None, index_dir: Path | None) -> None:
+    """Answer QUESTION from the index (of the knowledge base --kb), with the cited passages."""
+    service = _service(ctx, index_dir, kb)
     if as_json:
         answer = service.answer(question, answerer=answerer, k=k)
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -95,24 +102,30 @@ def ask(ctx: click.Context, question: str, as_json: bool, answerer: str | None, 
               help="Continue a saved conversation (`ragchat conversations list` shows them).")
 @answerer_option
 @k_option
+@kb_option
 @index_dir_option
 @click.pass_context
-def chat(ctx: click.Context, resume: str | None, answerer: str | None, k: int | None, index_dir: Path | None) -> None:
+def chat(ctx: click.Context, resume: str | None, answerer: str | None, k: int | None, kb: str | None,
+         index_dir: Path | None) -> None:
     """An interactive session; follow-up questions use the history. Empty line or Ctrl-D ends it.
-    The conversation is saved (conversations.enabled); its id is printed at the end."""
+    The conversation is saved (conversations.enabled); its id is printed at the end. A resumed
+    conversation is asked in its own knowledge base unless --kb names another."""
     from chat.conversations import Turn, open_store
     from chat.live import LiveService
     from ragchat.errors import ChatError
 
-    store = open_store(settings_from(ctx))
+    settings = settings_from(ctx)
+    store = open_store(settings)
     conversation_id, history = None, []
     if resume is not None:
         if store is None:
             raise click.ClickException("conversations are not stored (conversations.enabled is off)")
         stored = store.get(resume)  # an unknown id: a one-line error, exit 1
         conversation_id, history = stored.id, stored.history
+        kb = kb or stored.summary.kb
         click.echo(f"Resuming “{stored.title}” ({stored.summary.n_turns} turns, knowledge base {stored.summary.kb}).")
-    live = LiveService(_service(ctx, index_dir))  # another process may write the index during the session
+    live = LiveService(_service(ctx, index_dir, kb))  # another process may write the index during the session
+    kb_name = kb or settings.kb
     click.echo("Ask about the documents (empty line or Ctrl-D to quit, /clear to start a new conversation).")
     while True:
         try:
@@ -134,7 +147,7 @@ def chat(ctx: click.Context, resume: str | None, answerer: str | None, k: int | 
         _print_answer(answer)
         history += [("user", question), ("assistant", answer.text)]
         if store is not None:
-            conversation_id = conversation_id or store.create().id
+            conversation_id = conversation_id or store.create(kb=kb_name).id
             store.append(conversation_id, Turn(question, answer))
     _say_saved(conversation_id)
     sys.exit(0)

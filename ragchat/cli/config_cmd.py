@@ -21,7 +21,8 @@ def show(ctx: click.Context) -> None:
     """Print the effective settings as JSON (the server's bearer tokens and the database password masked)."""
     settings = settings_from(ctx)
     data = settings.model_dump(mode="json")
-    data["serve"]["tokens"] = ["***"] * len(data["serve"]["tokens"])  # secrets are never printed
+    for key in ("tokens", "admin_tokens"):  # secrets are never printed
+        data["serve"][key] = ["***"] * len(data["serve"][key])
     if data["conversations"]["url"]:
         from chat.conversations.engine import safe_url
 

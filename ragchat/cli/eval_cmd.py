@@ -23,6 +23,8 @@ def eval_group() -> None:
 @click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Evaluate this existing index, as the app opens it. Default: an in-memory index "
               "of the set's documents (the user's index is not touched).")
+@click.option("--kb", default=None, metavar="NAME",
+              help="Evaluate this knowledge base's index, as the app opens it (instead of --index-dir).")
 @k_option
 @click.option("--recipe", type=click.Choice(["ragchat", "bm25", "dense", "langchain"]), default="ragchat",
               show_default=True, help="ragchat (as configured), or an anchor: bm25, dense, langchain "
@@ -41,12 +43,18 @@ def eval_group() -> None:
 @click.pass_context
 def run(ctx: click.Context, eval_set: str, out_dir: Path, answerer: str | None, index_dir: Path | None,
         k: int | None, recipe: str, docs: tuple[Path, ...], distractors: bool, limit: int | None,
-        split: str | None, no_gold: bool, cache_dir: Path | None) -> None:
+        split: str | None, no_gold: bool, cache_dir: Path | None, kb: str | None) -> None:
     """Ask every question of SET (a .jsonl set or a SQuAD-style .json) and score the answers."""
     from eval.report import metrics_table
     from eval.runner import RunOptions, run_eval
     from eval.sets import load_set
 
+    if kb is not None:
+        if index_dir is not None:
+            raise click.UsageError("give --kb or --index-dir, not both")
+        from ragchat.kbs import Registry
+
+        index_dir = Registry(settings_from(ctx)).get(kb).index_dir
     questions = load_set(Path(eval_set), limit=limit, split=split, no_gold=no_gold)
     options = RunOptions(answerer=answerer, k=k, recipe=recipe, docs=docs, distractors=distractors,
                          index_dir=index_dir, cache_dir=cache_dir)

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.options import EXIT_ERROR, EXIT_PARTIAL, index_dir_option, settings_from
+from ragchat.cli.options import EXIT_ERROR, EXIT_PARTIAL, index_dir_option, kb_option, settings_for
 
 
 
 def _settings(ctx: click.Context, index_dir: Path | None):
-    settings = settings_from(ctx)
-    if index_dir is not None:
-        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
-    return settings
+    return settings_for(ctx, ctx.params.get("kb"), index_dir)
 
 
 wait_option = click.option(
@@ -53,10 +50,11 @@ def index() -> None:
 
 @index.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@kb_option
 @index_dir_option
 @wait_option
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
+def add(ctx: click.Context, kb: str | None, paths: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
     """Add or update documents (files or folders). Unchanged ones are skipped.
 
     Files that cannot be read are reported and skipped (exit code 3). A PATH that does not
@@ -69,19 +67,21 @@ def add(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None, wai
 
 @index.command()
 @click.argument("targets", nargs=-1, required=True)
+@kb_option
 @index_dir_option
 @wait_option
 @click.pass_context
-def remove(ctx: click.Context, targets: tuple[str, ...], index_dir: Path | None, wait: float) -> None:
+def remove(ctx: click.Context, kb: str | None, targets: tuple[str, ...], index_dir: Path | None, wait: float) -> None:
     """Remove documents, named by document id or path."""
     _run(ctx, index_dir, wait, remove=targets)
 
 
 @index.command()
+@kb_option
 @index_dir_option
 @wait_option
 @click.pass_context
-def rebuild(ctx: click.Context, index_dir: Path | None, wait: float) -> None:
+def rebuild(ctx: click.Context, kb: str | None, index_dir: Path | None, wait: float) -> None:
     """Re-chunk and re-embed every document from its stored text (after a settings or model
     change, or to repair damage: the chunk, vector and keyword files are never read).
 
@@ -96,9 +96,10 @@ def rebuild(ctx: click.Context, index_dir: Path | None, wait: float) -> None:
 
 
 @index.command()
+@kb_option
 @index_dir_option
 @click.pass_context
-def verify(ctx: click.Context, index_dir: Path | None) -> None:
+def verify(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
     """Check every file of every version against its checksum and read it in full.
 
     Exits 1 when the live version is damaged (commands then answer from the newest intact
@@ -118,9 +119,10 @@ def verify(ctx: click.Context, index_dir: Path | None) -> None:
 
 
 @index.command()
+@kb_option
 @index_dir_option
 @click.pass_context
-def status(ctx: click.Context, index_dir: Path | None) -> None:
+def status(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
     """Documents, chunks, model, size on disk, and when it was built.
 
     Exits 1 when the live version is damaged."""

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from ragchat import __version__
-from ragchat.cli import ask_cmd, config_cmd, conversations_cmd, eval_cmd, index_cmd, ingest_cmd, serve_cmd, ui_cmd
+from ragchat.cli import (
+    ask_cmd, config_cmd, conversations_cmd, eval_cmd, index_cmd, ingest_cmd, kb_cmd, serve_cmd, ui_cmd,
+)
 from ragchat.cli.options import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, settings_from
 from ragchat.errors import RagchatError
 
@@ -42,7 +44,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 
 
 for command in (ask_cmd.ask, ask_cmd.chat, ingest_cmd.ingest, index_cmd.index, config_cmd.config, ui_cmd.ui,
-                serve_cmd.serve, eval_cmd.eval_group, conversations_cmd.conversations):
+                serve_cmd.serve, eval_cmd.eval_group, conversations_cmd.conversations, kb_cmd.kb):
     cli.add_command(command)
 
 

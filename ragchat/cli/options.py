@@ -44,6 +44,39 @@ index_dir_option = click.option(
     default=None,
     help="Index folder. Default: index.dir from the settings (<home>/index).",
 )
+kb_option = click.option(
+    "--kb", "kb", default=None, metavar="NAME",
+    help="Knowledge base. Default: the kb setting (default). `ragchat kb list` lists them.",
+)
+
+
+def settings_for(ctx: click.Context, kb: str | None, index_dir: Path | None = None) -> Settings:
+    """The settings of this invocation for the knowledge base ``kb`` (default: the ``kb`` setting),
+    or for the index folder ``index_dir`` (the two exclude each other). An unknown KB raises
+    :class:`ragchat.errors.KnowledgeBaseNotFoundError` (one line, exit code 1)."""
+    from ragchat.kbs import kb_settings
+
+    settings = settings_from(ctx)
+    if index_dir is not None:
+        if kb is not None:
+            raise click.UsageError("give --kb or --index-dir, not both")
+        return settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
+    return kb_settings(settings, kb)
+
+
+def served_settings(ctx: click.Context, kb: str | None, index_dir: Path | None) -> tuple[Settings, Settings]:
+    """For ``serve`` and ``ui``: (the settings, with ``kb`` as the knowledge base used when none is
+    named; the settings of that KB). ``index_dir`` replaces the default KB's index folder."""
+    from ragchat.kbs import check_name, kb_settings
+
+    settings = settings_from(ctx)
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
+    if kb is not None:
+        settings = settings.model_copy(update={"kb": check_name(kb)})
+    return settings, kb_settings(settings, settings.kb)
+
+
 answerer_option = click.option(
     "--answerer",
     type=click.Choice(["extractive", "llm"]),

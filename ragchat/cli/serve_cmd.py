@@ -7,20 +7,23 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.options import index_dir_option, settings_from
+from ragchat.cli.options import index_dir_option, kb_option, served_settings
 
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on. Default: serve.host (127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port. Default: serve.port (8000).")
 @click.option("--insecure", is_flag=True, help="Serve a non-loopback address without tokens (anyone may ask).")
+@kb_option
 @index_dir_option
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool, index_dir: Path | None) -> None:
-    """Serve the UI and the OpenAI-compatible API at http://HOST:PORT (the index is built on first run)."""
-    settings = settings_from(ctx)
-    if index_dir is not None:
-        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": index_dir})})
+def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool, kb: str | None,
+          index_dir: Path | None) -> None:
+    """Serve the UI and the OpenAI-compatible API at http://HOST:PORT (the index is built on first run).
+
+    Every knowledge base is served (`ragchat/<kb>` models); --kb is the one used when a request
+    names none, and the one /readyz follows."""
+    settings, kb_copy = served_settings(ctx, kb, index_dir)
     host = host or settings.serve.host
     port = port or settings.serve.port
     from chat.server.auth import check_bind
@@ -32,18 +35,19 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     from chat.server.app import create_app
     from chat.ui.app import auth_from_settings
     from chat.ui.documents import Library
+    from chat.ui.libraries import Libraries
 
     auth_from_settings(settings)  # a login without its password fails now, in one line
     _log_requests()
     conversations = open_store(settings)  # a bad URL or an unreachable database: one line, exit 1, now
-    library = Library(settings)
+    library = Library(kb_copy)
     library.start()
     if library.first_build:
         click.echo("No index yet: building it from the corpus in the background; /readyz says when it is ready.",
                    err=True)
-    app = create_app(library, conversations=conversations)
+    app = create_app(Libraries(settings, preloaded=library), conversations=conversations)
     click.echo(f"ragchat: UI http://{host}:{port}/  API http://{host}:{port}/v1  "
-               f"(tokens {'required' if settings.serve.tokens else 'off'})", err=True)
+               f"(tokens {'required' if settings.serve.tokens or settings.serve.admin_tokens else 'off'})", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
 
 

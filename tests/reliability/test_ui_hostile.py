@@ -70,9 +70,13 @@ def _start(home: Path, toml: str = "", login: bool = False) -> App:
     return App(url, home, config, settings, library, demo)
 
 
+DEFAULT_KB_INDEX = "kbs/default/index"
+
+
 def _copy_home(source: Path, target: Path) -> Path:
-    """A home with a copy of ``source``'s index and caches (no documents): starts without a build."""
-    for name in ("index", "cache"):
+    """A home with a copy of ``source``'s index (the default knowledge base's) and caches (no
+    documents): starts without a build."""
+    for name in (DEFAULT_KB_INDEX, "cache"):
         shutil.copytree(source / name, target / name, ignore=shutil.ignore_patterns("*.lock"))
     return target
 
@@ -318,7 +322,7 @@ def test_an_orphaned_upload_is_listed_on_start_and_indexed_in_one_click(app: App
     from chat.ui.app import Handlers
 
     home = _copy_home(app.home, tmp_path / "home")
-    folder = home / "documents"
+    folder = home / "kbs" / "default" / "documents"
     folder.mkdir()
     (folder / "水厂简报.txt").write_text(f"# 水厂简报\n\n{ORPHAN_FACT}\n", encoding="utf-8")
     (folder / ".upload-abc123.txt").write_text("a staging file: hidden, not a document", encoding="utf-8")

@@ -142,7 +142,7 @@ def test_not_ready_until_the_index_is_loaded(tmp_path: Path):
     home = tmp_path / "home"
     corpus = tmp_path / "small.txt"
     corpus.write_text("# 报告\n\n肉牛养殖量达到131.7万头，同比增长13%。\n", encoding="utf-8")
-    with index_lock(home / "index"):
+    with index_lock(home / "kbs" / "default" / "index"):  # the default knowledge base's
         server = start_server(home, ready=False, RAGCHAT_CORPUS=json.dumps([str(corpus)]))
         try:
             assert httpx.get(server.url + "/healthz").status_code == 200
@@ -167,7 +167,7 @@ def test_a_shared_address_without_tokens_is_refused(tmp_path: Path, host: str):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "refusing to serve on" in lines[0] and "--insecure" in lines[0]
-    assert not (tmp_path / "index").exists()  # refused before anything was built
+    assert not (tmp_path / "index").exists() and not (tmp_path / "kbs").exists()  # refused before anything was built
 
 
 def test_the_server_answers_from_a_version_another_process_wrote(tmp_path: Path):

@@ -81,8 +81,11 @@ def test_save_into_checks_the_copy_before_it_replaces_anything(tmp_path: Path):
 
 
 def test_documents_dir_defaults_under_home(tmp_path: Path):
+    """The default knowledge base's folder; in a home made before knowledge bases, <home>/documents."""
     settings = load_settings(home=tmp_path)
-    assert settings.documents_dir == tmp_path / "documents"
+    assert settings.documents_dir == tmp_path / "kbs" / "default" / "documents"
+    (tmp_path / "index").mkdir()
+    assert load_settings(home=tmp_path).documents_dir == tmp_path / "documents"
 
 
 def test_parse_history_forms():
