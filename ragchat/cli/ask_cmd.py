@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ragchat.cli.options import answerer_option, index_dir_option, k_option, kb_option, settings_for
+from ragchat.cli.options import answerer_option, index_dir_option, k_option, kb_option, settings_for, settings_from
 
 
 
