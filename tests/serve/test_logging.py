@@ -49,6 +49,7 @@ def test_the_logs_never_hold_a_token_or_a_key(server, keyed_llama_server, level)
         RAGCHAT_SERVE__TOKENS=f'["{token}"]',
         RAGCHAT_LLM__BASE_URL=keyed_llama_server.base_url,
         RAGCHAT_LLM__MODEL=keyed_llama_server.model,
+        RAGCHAT_LLM__MAX_TOKENS="32",  # short answers: SmolLM2 on 2 cores is slow
         RAGCHAT_LLM_API_KEY=key,
     )
     try:
