@@ -9,7 +9,7 @@ KEY    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME := $(VENV)/.installed-run-$(KEY)
 STAMP   := $(VENV)/.installed-test-$(KEY)
 
-.PHONY: run test install bench docs clean
+.PHONY: run test install bench docs clean openapi bench-serve
 
 define make_venv
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -80,9 +80,17 @@ bench: $(STAMP)
 	$(BIN)/python -m eval.bench_answer --out docs/bench-answer.md
 	$(BIN)/python -m eval.bench_first_ask --out docs/bench-first-ask.md
 
-## docs: regenerate docs/settings.md from the settings object
-docs: $(STAMP)
+## docs: regenerate docs/settings.md from the settings object, and the API's schema
+docs: $(STAMP) openapi
 	$(BIN)/ragchat config doc > docs/settings.md
+
+## openapi: regenerate docs/openapi.json, the schema /v1/openapi.json serves (a test compares them)
+openapi: $(RUNTIME)
+	$(BIN)/python -m chat.server.schema > docs/openapi.json
+
+## bench-serve: the load test of the API (50 clients for 60 s on loopback; docs/serve.md, "Load")
+bench-serve: $(STAMP)
+	$(BIN)/python -m chat.server.bench_load --out docs/bench-serve-load.md --plot docs/plots/serve-load.png
 
 clean:
 	rm -rf $(VENV) .ragchat

@@ -15,11 +15,13 @@ REPORT_HOLDOUT2 = Path(__file__).resolve().parent / "sets" / "report_holdout2.js
 REPORT_HOLDOUT3 = Path(__file__).resolve().parent / "sets" / "report_holdout3.jsonl"
 REPORT_HOLDOUT4 = Path(__file__).resolve().parent / "sets" / "report_holdout4.jsonl"
 REPORT_HOLDOUT5 = Path(__file__).resolve().parent / "sets" / "report_holdout5.jsonl"
+REPORT_HOLDOUT6 = Path(__file__).resolve().parent / "sets" / "report_holdout6.jsonl"
 BLIND5 = Path(__file__).resolve().parent / "data" / "blind5" / "blind5.json"
 BLIND6 = Path(__file__).resolve().parent / "data" / "blind6" / "blind6.json"
 BLIND7 = Path(__file__).resolve().parent / "data" / "blind7" / "blind7.json"
 BLIND8 = Path(__file__).resolve().parent / "data" / "blind8" / "blind8.json"
 BLIND9 = Path(__file__).resolve().parent / "data" / "blind9" / "blind9.json"
+BLIND10 = Path(__file__).resolve().parent / "data" / "blind10" / "blind10.json"
 # training sets of the answer selector and refusal model (eval/train.py), never evaluated on
 GEN_SETS = tuple(Path(__file__).resolve().parent / "data" / f"gen{n}" / f"gen{n}.json" for n in range(1, 9))
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"

@@ -134,3 +134,22 @@ class LLMTimeoutError(LLMError):
 
 class LLMBadResponseError(LLMError):
     """The endpoint answered with something that is not a chat completion."""
+
+
+# --- conversations ------------------------------------------------------------
+
+
+class ConversationError(RagchatError):
+    """Base class of the errors of the conversation store."""
+
+
+class ConversationNotFoundError(ConversationError):
+    """No conversation with this id (for this user): it was deleted, or the id is mistyped."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(f"no conversation {conversation_id!r:.60}; `ragchat conversations list` shows the stored ones")
+
+
+class ConversationStoreError(ConversationError):
+    """The conversation database cannot be used: a bad URL, an unreachable server, a newer schema."""

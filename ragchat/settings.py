@@ -354,11 +354,42 @@ class ServeSettings(_Section):
         description="Append the cited sources as a Markdown list to the answer text of `/v1/chat/completions`, "
         "for clients that show only text (the `citations` field is always there).",
     )
+    max_concurrent: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Answers (`/v1/chat/completions`, `/v1/ask`) computed at once; a streamed answer holds its "
+        "turn until its last event. More requests wait (up to `max_waiting`).",
+    )
+    max_waiting: int = Field(
+        default=64,
+        ge=0,
+        le=10000,
+        description="Answer requests waiting for a turn when `max_concurrent` are computing; above that the "
+        "server answers 429 (`server_busy`) with `Retry-After` at once instead of queueing without end.",
+    )
 
     @field_validator("tokens")
     @classmethod
     def _no_blank_tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(t.strip() for t in value if t.strip())
+
+
+class ConversationSettings(_Section):
+    """Saved conversations (the UI's list, the API's `conversation_id`, `ragchat chat --resume`)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Store conversations. Off: nothing is written, and the UI shows no conversation list.",
+    )
+    url: str = Field(
+        default="",
+        repr=False,
+        description="SQLAlchemy database URL. Empty means SQLite at `<home>/conversations.db`; for PostgreSQL "
+        "`postgresql+psycopg://user:password@host:5432/ragchat` (keep the password in the environment: "
+        "`RAGCHAT_CONVERSATIONS__URL`).",
+    )
+    page_size: int = Field(default=50, ge=1, le=500, description="Conversations listed per page (UI and API).")
 
 
 class Settings(BaseSettings):
@@ -389,6 +420,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="See [llm].")
     ui: UISettings = Field(default_factory=UISettings, description="See [ui].")
     serve: ServeSettings = Field(default_factory=ServeSettings, description="See [serve].")
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings,
+                                                description="See [conversations].")
 
     @field_validator("home")
     @classmethod
@@ -422,6 +455,11 @@ class Settings(BaseSettings):
     def documents_dir(self) -> Path:
         """Uploaded documents: ``ui.documents_dir``, else ``<home>/documents``."""
         return (self.ui.documents_dir or self.home / "documents").expanduser()
+
+    @property
+    def conversations_url(self) -> str:
+        """The conversation database: ``conversations.url``, else SQLite at ``<home>/conversations.db``."""
+        return self.conversations.url or f"sqlite:///{self.home / 'conversations.db'}"
 
     @property
     def cache_dir(self) -> Path:

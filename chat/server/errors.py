@@ -17,6 +17,8 @@ from chat.endpoints import EndpointNotAllowedError
 from chat.ui.sessions import HistoryFormatError
 from ragchat.errors import (
     ConfigError,
+    ConversationNotFoundError,
+    ConversationStoreError,
     EmptyQuestionError,
     IndexStoreError,
     InvalidRequestError,
@@ -29,6 +31,8 @@ LOG = logging.getLogger("ragchat.serve")
 # Library errors, most specific first: (class, status, OpenAI error type, code)
 _STATUS: tuple[tuple[type[RagchatError], int, str, str], ...] = (
     (InvalidRequestError, 422, "invalid_request_error", "invalid_value"),
+    (ConversationNotFoundError, 404, "invalid_request_error", "conversation_not_found"),
+    (ConversationStoreError, 503, "server_error", "conversations_unavailable"),
     (EmptyQuestionError, 400, "invalid_request_error", "empty_question"),
     (HistoryFormatError, 400, "invalid_request_error", "invalid_history"),
     (EndpointNotAllowedError, 403, "permission_error", "endpoint_not_allowed"),
@@ -42,9 +46,10 @@ class APIError(Exception):
     """A request the server refuses, with its status and OpenAI error fields."""
 
     def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None) -> None:
+                 code: str | None = None, param: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.code, self.param = status, message, type_, code, param
+        self.headers = headers or {}
 
 
 def error_body(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict:
@@ -61,7 +66,7 @@ def not_ready(message: str = "the index is still loading; try again in a moment"
 
 
 async def api_error(request: Request, exc: APIError) -> JSONResponse:
-    return error_response(exc.status, exc.message, exc.type, exc.code, exc.param)
+    return error_response(exc.status, exc.message, exc.type, exc.code, exc.param, exc.headers or None)
 
 
 async def ragchat_error(request: Request, exc: RagchatError) -> JSONResponse:

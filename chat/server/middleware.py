@@ -27,6 +27,7 @@ async def send_error(send: Send, error: APIError) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
+    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -99,18 +100,26 @@ class RequestLog:
             return
         request_id = uuid.uuid4().hex[:12]
         scope.setdefault("state", {})
-        started, status = time.perf_counter(), 500
+        started, status, logged = time.perf_counter(), 500, False
+
+        def log() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                model = scope["state"].get("model", "-")
+                LOG.info("%s %s %s model=%s status=%d %.0f ms", request_id, scope["method"], scope["path"],
+                         str(model)[:80], status, (time.perf_counter() - started) * 1000)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log()  # before the last bytes go: a client that has its reply finds the line written
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            model = scope["state"].get("model", "-")
-            LOG.info("%s %s %s model=%s status=%d %.0f ms", request_id, scope["method"], scope["path"],
-                     str(model)[:80], status, (time.perf_counter() - started) * 1000)
+            log()  # no reply was finished (an error, a client that left)

@@ -20,7 +20,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from chat.server.conversations_api import Recording, recording
 from chat.server.errors import LOG, APIError, error_body
+from chat.server.models import ChatCompletion, ModelList
+from chat.server.schema import errors
 from chat.server.state import live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
@@ -70,6 +73,8 @@ class ChatRequest(BaseModel):
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
+    conversation_id: str | None = Field(default=None, max_length=100,
+                                        description="A stored conversation to append this turn to (404 if unknown).")
 
 
 def question_and_history(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
@@ -100,23 +105,29 @@ def _checked_model(request: Request, model: str) -> None:
                        param="model", code="model_not_found")
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelList)
 def list_models(request: Request) -> dict[str, Any]:
     created = int(request.app.state.started)
     return {"object": "list", "data": [{"id": m, "object": "model", "created": created, "owned_by": "ragchat"}
                                        for m in model_ids(request.app.state.settings)]}
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", response_model=None, responses={
+    200: {"model": ChatCompletion, "description": "The completion; with `stream: true`, server-sent events "
+          "(`chat.completion.chunk` objects as `data:` lines, ending with `data: [DONE]`)",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    **errors(404),
+})
 def chat_completions(body: ChatRequest, request: Request):
     request.state.model = body.model
     _checked_model(request, body.model)
     question, history = question_and_history(body.messages)
     service = live_service(request)
+    record, history = recording(request, body.conversation_id, history)  # an unknown id: 404 now
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     events = stream_answer(service, question, history, choice, None)
     first = next(events)  # a bad question fails here, before the response starts
-    reply = _Reply(body.model, request.app.state.settings.serve.sources_in_text)
+    reply = _Reply(body.model, request.app.state.settings.serve.sources_in_text, question, record)
     if body.stream:
         return StreamingResponse(reply.sse(first, events), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -124,25 +135,37 @@ def chat_completions(body: ChatRequest, request: Request):
 
 
 class _Reply:
-    """One completion's ids and the rendering of its answer, whole or as chunks."""
+    """One completion's ids and the rendering of its answer, whole or as chunks; with a
+    ``record``, the answer is appended to that conversation before the last chunk goes out."""
 
-    def __init__(self, model: str, sources_in_text: bool) -> None:
+    def __init__(self, model: str, sources_in_text: bool, question: str = "", record: Recording | None = None) -> None:
         self.id = "chatcmpl-" + uuid.uuid4().hex
         self.created = int(time.time())
         self.model = model
         self.sources_in_text = sources_in_text
+        self.question = question
+        self.record = record
+
+    def _stored(self, answer: Answer) -> dict[str, Any]:
+        """Append the turn (when the request names a conversation); the reply's extra fields."""
+        extra: dict[str, Any] = {"citations": answer.to_dict()["citations"]}
+        if self.record is not None:
+            extra["conversation_id"] = self.record.id
+            extra["turn"] = self.record.record(self.question, answer)
+        return extra
 
     def _tail(self, answer: Answer) -> str:
         return sources_markdown(answer.citations) if self.sources_in_text else ""
 
     def completion(self, first: Event, events: Iterator[Event]) -> dict[str, Any]:
         answer = next((e.answer for e in _chain(first, events) if e.answer is not None))
+        extra = self._stored(answer)
         return {
             "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
             "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                          "message": {"role": "assistant", "content": answer.text + self._tail(answer)}}],
             "usage": None,
-            "citations": answer.to_dict()["citations"],
+            **extra,
         }
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -156,7 +179,7 @@ class _Reply:
             for event in _chain(first, events):
                 if event.answer is not None:
                     answer = event.answer
-                    yield self._chunk({"content": self._tail(answer)}, "stop", citations=answer.to_dict()["citations"])
+                    yield self._chunk({"content": self._tail(answer)}, "stop", **self._stored(answer))
                     break
                 if event.notice:  # the LLM failed: the extractive answer follows
                     yield self._chunk({"content": f"\n\n⚠ {event.notice}\n\n"})

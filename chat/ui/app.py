@@ -9,7 +9,10 @@ API endpoints (stable names, see README "API"):
 
 * ``/ask`` (question, history, k, answerer) → the ``Answer`` JSON (``Answer.to_dict()``);
 * ``/chat`` the UI's streaming chat; the history is the session's own;
-* ``/clear`` forgets the session's conversation;
+* ``/clear`` starts a new conversation (the stored one stays in the list);
+* ``/conversations`` lists the user's saved conversations; ``/open_conversation`` (id) reopens one
+  into the session; ``/rename_conversation`` (title), ``/delete_conversation`` and
+  ``/export_conversation`` (a Markdown file) act on the session's open one;
 * ``/upload`` (files) and ``/remove`` (document ids) change the index; ``/documents`` lists it;
 * ``/not_indexed`` lists the files of the documents folder that the index does not hold, and
   ``/index_not_indexed`` indexes them.
@@ -23,8 +26,10 @@ from typing import Any
 
 import gradio as gr
 
+from chat.conversations import ConversationStore, open_store
 from chat.endpoints import configured_base_urls
 from chat.ui import assets, render
+from chat.ui.conversations import SavedConversations, new_session, turn_title
 from chat.ui.documents import Library, Upload, allowed_extensions
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
 from ragchat.errors import ConfigError, EmptyQuestionError, InvalidRequestError, RagchatError
@@ -43,17 +48,13 @@ CHAT_CONCURRENCY = "answers"  # /chat and /ask share the configured concurrency 
 INDEX_CONCURRENCY = "index"  # changes to the index run one at a time
 
 
-def new_session() -> dict[str, Any]:
-    """A session's state: the history for the answer path, the chat messages, the sources per answer."""
-    return {"history": [], "messages": [], "turns": []}
-
-
 class Handlers:
     """The app's event handlers, over one :class:`Library`. Per-session data comes in and goes out
     through ``gr.State``; nothing here holds a session's data."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, saved: SavedConversations | None = None) -> None:
         self.library = library
+        self.saved = saved  # None when conversations are not stored
 
     # --- chat ------------------------------------------------------------------------------
 
@@ -100,18 +101,98 @@ class Handlers:
             raise gr.Error(str(exc) if plain else f"no answer: {exc}") from None
         assert answer is not None
         messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
-        title = text if answer.standalone_question == answer.question else (
-            f"{text} (searched as: {answer.standalone_question})")
+        title = turn_title(text, answer)
+        session["conversation_id"] = self._record(session.get("conversation_id"), text, answer, request.username)
         session["messages"] = messages
         session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
         session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
         yield (messages, render.sources_panel(session["turns"]),
                render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
 
+    def _record(self, conversation_id: str | None, question: str, answer, user: str | None) -> str | None:
+        """Store the turn; a failing database warns and the answer stays on the screen."""
+        if self.saved is None:
+            return None
+        try:
+            return self.saved.record(conversation_id, question, answer, user)
+        except RagchatError as exc:
+            gr.Warning(f"the conversation was not saved: {exc}")
+            return conversation_id
+
     @staticmethod
     def clear():
-        """Forget the session's conversation: (messages, sources, warnings, answer JSON, session)."""
+        """Start a new conversation: (messages, sources, warnings, answer JSON, session)."""
         return [], render.sources_panel([]), "", None, new_session()
+
+    # --- saved conversations -------------------------------------------------------------
+
+    def conversation_list(self, session: dict[str, Any], request: gr.Request):
+        """The user's saved conversations, the session's open one selected; (list, title box)."""
+        if self.saved is None:
+            return gr.skip(), gr.skip()
+        current = session.get("conversation_id")
+        try:
+            choices = self.saved.choices(request.username)
+        except RagchatError as exc:
+            raise gr.Error(f"the saved conversations cannot be read: {exc}") from None
+        title = next((label.rsplit(" · ", 1)[0] for label, cid in choices if cid == current), "")
+        return gr.Radio(choices=choices, value=current), title
+
+    def open_conversation(self, conversation_id: str | None, request: gr.Request):
+        """Reopen a saved conversation: (messages, sources, warnings, answer JSON, session)."""
+        if self.saved is None or not conversation_id:
+            return self.clear()
+        try:
+            session = self.saved.reopen(conversation_id, request.username)
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+        return session["messages"], render.sources_panel(session["turns"]), "", None, session
+
+    def rename_conversation(self, title: str, session: dict[str, Any], request: gr.Request) -> None:
+        """Rename the open conversation."""
+        conversation_id = self._open_id(session)
+        if not (title or "").strip():
+            raise gr.Error("type a title first")
+        try:
+            self.saved.store.rename(conversation_id, title, user=request.username)
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def delete_conversation(self, session: dict[str, Any], request: gr.Request):
+        """Delete the open conversation and start a new one: (messages, sources, warnings, answer JSON, session)."""
+        conversation_id = self._open_id(session)
+        try:
+            self.saved.store.delete(conversation_id, user=request.username)
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+        return self.clear()
+
+    def export_conversation(self, session: dict[str, Any], request: gr.Request) -> str:
+        """The open conversation as a Markdown file (questions, answers, numbered sources)."""
+        conversation_id = self._open_id(session)
+        try:
+            return str(self.saved.export(conversation_id, request.username))
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def _open_id(self, session: dict[str, Any]) -> str:
+        if self.saved is None:
+            raise gr.Error("conversations are not stored (conversations.enabled is off)")
+        conversation_id = session.get("conversation_id")
+        if not conversation_id:
+            raise gr.Error("no saved conversation is open: ask a question, or choose one in the list")
+        return conversation_id
+
+    def conversations(self, request: gr.Request) -> list:
+        """The user's saved conversations, newest first: id, title, kb, created_at, updated_at, turns."""
+        if self.saved is None:
+            return []
+        try:
+            page = self.saved.store.list(user=request.username, limit=self.saved.page_size)
+        except RagchatError as exc:
+            raise gr.Error(str(exc)) from None
+        return [{"id": s.id, "title": s.title, "kb": s.kb, "created_at": s.created_at.isoformat(),
+                 "updated_at": s.updated_at.isoformat(), "turns": s.n_turns} for s in page.items]
 
     # --- documents -------------------------------------------------------------------------
 
@@ -199,29 +280,38 @@ class Handlers:
         return [p.name for p in self.library.not_indexed()]
 
 
-def build_app(library: Library) -> gr.Blocks:
-    """The Blocks: a Chat tab and a Documents tab, wired to :class:`Handlers`."""
-    handlers = Handlers(library)
+def build_app(library: Library, conversations: ConversationStore | None = None) -> gr.Blocks:
+    """The Blocks: a Chat tab and a Documents tab, wired to :class:`Handlers`. ``conversations``:
+    the store of saved conversations; by default the settings' one (none when they are off)."""
+    settings = library.settings
+    store = conversations if conversations is not None else open_store(settings)
+    saved = SavedConversations(store, settings.conversations.page_size) if store is not None else None
+    handlers = Handlers(library, saved)
     with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
         gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
         status = gr.Markdown(_status(library), label="status", elem_id="rc-status")
         with gr.Tab("Chat"):
-            _chat_tab(handlers, library.settings)
+            relist = _chat_tab(handlers, library.settings)
         with gr.Tab("Documents"):
             documents, to_remove, unindexed, index_them = _documents_tab(handlers, library.settings, status)
         timer = gr.Timer(1.0)
         outputs = [status, documents, to_remove, timer, unindexed, index_them]
         timer.tick(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
         demo.load(handlers.tick, None, outputs, queue=False, api_visibility="private", show_progress="hidden")
+        if relist is not None:  # the user's saved conversations, after a reload or a restart too
+            demo.load(**relist)
         gr.api(handlers.ask, api_name="ask", concurrency_id=CHAT_CONCURRENCY)
         gr.api(handlers.documents, api_name="documents", queue=False)
+        gr.api(handlers.conversations, api_name="conversations", queue=False)
         gr.api(handlers.not_indexed, api_name="not_indexed", queue=False)
     return demo
 
 
-def _chat_tab(handlers: Handlers, settings: Settings) -> None:
+def _chat_tab(handlers: Handlers, settings: Settings) -> dict[str, Any] | None:
+    """The chat; returns the event that refreshes the saved conversations' list (None without them)."""
     state = gr.State(new_session())
     with gr.Row(equal_height=False):
+        saved = _conversations_column(handlers) if handlers.saved is not None else None
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation", elem_id="rc-chat", height=460, latex_delimiters=[],
@@ -233,7 +323,7 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> None:
             )
             with gr.Row():
                 ask = gr.Button("Ask", variant="primary", elem_id="rc-ask")
-                clear = gr.Button("Clear conversation", elem_id="rc-clear")
+                clear = gr.Button("New conversation", elem_id="rc-clear")
             gr.Examples(EXAMPLES, inputs=[question], label="Examples")
         with gr.Column(scale=2):
             warnings = gr.HTML("", label="warnings", elem_id="rc-warnings")
@@ -259,12 +349,45 @@ def _chat_tab(handlers: Handlers, settings: Settings) -> None:
 
     inputs = [question, k, answerer, base_url, model, api_key, state]
     outputs = [chatbot, sources, warnings, answer_json, state, question]
-    ask.click(handlers.chat, inputs, outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
-    question.submit(handlers.chat, inputs, outputs, api_name="chat_submit", api_visibility="undocumented",
-                    concurrency_id=CHAT_CONCURRENCY)
     cleared = [chatbot, sources, warnings, answer_json, state]
-    clear.click(handlers.clear, None, cleared, api_name="clear", queue=False)
-    chatbot.clear(handlers.clear, None, cleared, api_visibility="private", queue=False)
+    asked = ask.click(handlers.chat, inputs, outputs, api_name="chat", concurrency_id=CHAT_CONCURRENCY)
+    submitted = question.submit(handlers.chat, inputs, outputs, api_name="chat_submit", api_visibility="undocumented",
+                                concurrency_id=CHAT_CONCURRENCY)
+    cleared_events = [clear.click(handlers.clear, None, cleared, api_name="clear", queue=False),
+                      chatbot.clear(handlers.clear, None, cleared, api_visibility="private", queue=False)]
+    if saved is None:
+        return None
+    listing, title, rename, delete, export, exported = saved
+    relist = dict(fn=handlers.conversation_list, inputs=[state], outputs=[listing, title], queue=False,
+                  api_visibility="private", show_progress="hidden")
+    for event in (asked, submitted, *cleared_events):
+        event.then(**relist)
+    listing.input(handlers.open_conversation, [listing], cleared, api_name="open_from_list",
+                  api_visibility="private").then(**relist)
+    # the API's way in: an id as text (the list accepts only the ids it shows this session)
+    open_id = gr.Textbox(visible=False)
+    open_by_id = gr.Button(visible=False)
+    open_by_id.click(handlers.open_conversation, [open_id], cleared, api_name="open_conversation").then(**relist)
+    rename.click(handlers.rename_conversation, [title, state], None, api_name="rename_conversation",
+                 queue=False).then(**relist)
+    delete.click(handlers.delete_conversation, [state], cleared, api_name="delete_conversation",
+                 queue=False).then(**relist)
+    export.click(handlers.export_conversation, [state], [exported], api_name="export_conversation")
+    return relist
+
+
+def _conversations_column(handlers: Handlers):
+    """The saved conversations: the list (click one to reopen it), rename, delete, export."""
+    with gr.Column(scale=1, min_width=220):
+        listing = gr.Radio([], value=None, label="Saved conversations", elem_id="rc-conversations",
+                           info="Click one to reopen it.")
+        title = gr.Textbox("", label="Title", elem_id="rc-conversation-title", max_lines=1)
+        with gr.Row():
+            rename = gr.Button("Rename", size="sm", elem_id="rc-rename")
+            delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rc-delete")
+        export = gr.Button("Export as Markdown", size="sm", elem_id="rc-export")
+        exported = gr.File(label="Markdown export", interactive=False, elem_id="rc-exported")
+    return listing, title, rename, delete, export, exported
 
 
 def _documents_tab(handlers: Handlers, settings: Settings,
@@ -342,13 +465,14 @@ def theme() -> gr.themes.Base:
 
 
 def launch(settings: Settings, host: str | None = None, port: int | None = None, block: bool = True,
-           library: Library | None = None, quiet: bool = False) -> tuple[gr.Blocks, str]:
+           library: Library | None = None, quiet: bool = False,
+           conversations: ConversationStore | None = None) -> tuple[gr.Blocks, str]:
     """Serve the app; returns the Blocks and its URL (``block=False`` returns at once)."""
     auth = auth_from_settings(settings)
     if library is None:
         library = Library(settings)
         library.start()
-    demo = build_app(library)
+    demo = build_app(library, conversations)
     demo.queue(default_concurrency_limit=settings.ui.concurrency_limit)
     _, url, _ = demo.launch(
         server_name=host or settings.ui.host,

@@ -91,18 +91,29 @@ def ask(ctx: click.Context, question: str, as_json: bool, answerer: str | None, 
 
 
 @click.command()
+@click.option("--resume", "resume", metavar="ID", default=None,
+              help="Continue a saved conversation (`ragchat conversations list` shows them).")
 @answerer_option
 @k_option
 @index_dir_option
 @click.pass_context
-def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Path | None) -> None:
-    """An interactive session; follow-up questions use the history. Empty line or Ctrl-D ends it."""
+def chat(ctx: click.Context, resume: str | None, answerer: str | None, k: int | None, index_dir: Path | None) -> None:
+    """An interactive session; follow-up questions use the history. Empty line or Ctrl-D ends it.
+    The conversation is saved (conversations.enabled); its id is printed at the end."""
+    from chat.conversations import Turn, open_store
     from chat.live import LiveService
     from ragchat.errors import ChatError
 
+    store = open_store(settings_from(ctx))
+    conversation_id, history = None, []
+    if resume is not None:
+        if store is None:
+            raise click.ClickException("conversations are not stored (conversations.enabled is off)")
+        stored = store.get(resume)  # an unknown id: a one-line error, exit 1
+        conversation_id, history = stored.id, stored.history
+        click.echo(f"Resuming “{stored.title}” ({stored.summary.n_turns} turns, knowledge base {stored.summary.kb}).")
     live = LiveService(_service(ctx, index_dir))  # another process may write the index during the session
-    history: list[tuple[str, str]] = []
-    click.echo("Ask about the documents (empty line or Ctrl-D to quit, /clear to forget the conversation).")
+    click.echo("Ask about the documents (empty line or Ctrl-D to quit, /clear to start a new conversation).")
     while True:
         try:
             question = click.prompt("?", prompt_suffix=" ", default="", show_default=False)
@@ -111,8 +122,9 @@ def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Pat
         if not question.strip():
             break
         if question.strip() == "/clear":
-            history.clear()
-            click.echo("(conversation cleared)")
+            _say_saved(conversation_id)
+            conversation_id, history = None, []
+            click.echo("(new conversation)")
             continue
         try:
             answer = _stream(live.get(), question, history, answerer, k)
@@ -121,4 +133,14 @@ def chat(ctx: click.Context, answerer: str | None, k: int | None, index_dir: Pat
             continue
         _print_answer(answer)
         history += [("user", question), ("assistant", answer.text)]
+        if store is not None:
+            conversation_id = conversation_id or store.create().id
+            store.append(conversation_id, Turn(question, answer))
+    _say_saved(conversation_id)
     sys.exit(0)
+
+
+def _say_saved(conversation_id: str | None) -> None:
+    if conversation_id is not None:
+        click.echo(f"conversation {conversation_id} saved; continue it with: ragchat chat --resume {conversation_id}",
+                   err=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ragchat import __version__, logs
-from ragchat.cli import ask_cmd, config_cmd, eval_cmd, index_cmd, ingest_cmd, serve_cmd, ui_cmd
+from ragchat.cli import ask_cmd, config_cmd, conversations_cmd, eval_cmd, index_cmd, ingest_cmd, serve_cmd, ui_cmd
 from ragchat.cli.options import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, settings_from
 from ragchat.errors import RagchatError
 
@@ -51,7 +51,7 @@ def cli(ctx: click.Context, config: Path | None, log_level: str | None) -> None:
 
 
 for command in (ask_cmd.ask, ask_cmd.chat, ingest_cmd.ingest, index_cmd.index, config_cmd.config, ui_cmd.ui,
-                serve_cmd.serve, eval_cmd.eval_group):
+                serve_cmd.serve, eval_cmd.eval_group, conversations_cmd.conversations):
     cli.add_command(command)
 
 

@@ -28,18 +28,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     check_bind(settings, host, insecure)  # before anything is loaded
     import uvicorn
 
+    from chat.conversations import open_store
     from chat.server.app import create_app
     from chat.ui.app import auth_from_settings
     from chat.ui.documents import Library
 
     auth_from_settings(settings)  # a login without its password fails now, in one line
     logs.serve_request_log(ctx.find_root().obj.get("log_level"))
+    conversations = open_store(settings)  # a bad URL or an unreachable database: one line, exit 1, now
     library = Library(settings)
     library.start()
     if library.first_build:
         click.echo("No index yet: building it from the corpus in the background; /readyz says when it is ready.",
                    err=True)
-    app = create_app(library)
+    app = create_app(library, conversations=conversations)
     click.echo(f"ragchat: UI http://{host}:{port}/  API http://{host}:{port}/v1  "
                f"(tokens {'required' if settings.serve.tokens else 'off'})", err=True)
     # uvicorn's loggers go through ragchat's one setup (log_config=None); the request log is ours

@@ -17,6 +17,7 @@ from ragchat.net import is_loopback
 @click.pass_context
 def ui(ctx: click.Context, host: str | None, port: int | None, index_dir: Path | None) -> None:
     """Open the chat UI in the browser at http://HOST:PORT (the index is built on first run)."""
+    from chat.conversations import open_store
     from chat.ui.app import auth_from_settings, launch
     from chat.ui.documents import Library
 
@@ -29,10 +30,11 @@ def ui(ctx: click.Context, host: str | None, port: int | None, index_dir: Path |
     if auth is None and not is_loopback(host):
         click.secho(f"warning: serving on {host} without a login; set ui.auth_username and "
                     f"${settings.ui.auth_password_env} for a shared deployment", fg="yellow", err=True)
+    conversations = open_store(settings)  # a bad URL or an unreachable database: one line, exit 1, now
     library = Library(settings)
     library.start()
     if library.first_build:
         click.echo("No index yet: building it from the corpus (the bundled report) in the background; "
                    "the page shows when it is ready.", err=True)
     click.echo(f"ragchat UI: http://{host}:{port}  (documents are saved in {settings.documents_dir})", err=True)
-    launch(settings, host=host, port=port, library=library)
+    launch(settings, host=host, port=port, library=library, conversations=conversations)

@@ -24,6 +24,7 @@ HOLDOUTS = [
     "report_holdout3.jsonl",
     "report_holdout4.jsonl",
     "report_holdout5.jsonl",
+    "report_holdout6.jsonl",
 ]
 
 # Photo captions printed inside the report; dropping them rejoins the sentence they split.
@@ -31,7 +32,7 @@ CAPTIONS = (
     "中共四平市委八届六次全会现场。毛思博 摄",
     "发展中的四平。李敬元 摄",
 )
-TYPES = {"figure", "entity", "paraphrase", "broken", "section", "english", "unanswerable"}
+TYPES = {"figure", "entity", "paraphrase", "broken", "section", "english", "unanswerable", "list", "date", "reason"}
 MIN_TOTAL = 60
 MIN_UNANSWERABLE = 12
 MIN_ENGLISH = 6

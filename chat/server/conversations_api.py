@@ -1,0 +1,145 @@
+"""Saved conversations over HTTP: ``/v1/conversations`` (list, create, get, rename, delete, export),
+and the ``conversation_id`` that ``/v1/chat/completions`` and ``/v1/ask`` take.
+
+A request without ``conversation_id`` stores nothing (OpenAI clients send the whole history each
+time; storing every request would fill the list with one-question conversations). To keep one,
+``POST /v1/conversations`` makes it and the id goes with each request; with it, the turn is appended,
+and when the request's messages hold no earlier turns the stored ones condense the follow-up.
+
+The caller is who the conversations belong to: with ``serve.tokens``, a hash of the bearer token
+(each token sees its own); without tokens, nobody in particular, as the UI without a login, so a
+conversation started in the UI can go on through the API on the same machine and back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from chat.conversations import ConversationStore, Turn
+from chat.conversations.export import to_markdown
+from chat.conversations.types import DEFAULT_KB, Conversation, ConversationSummary, StoredMessage
+from chat.server.errors import APIError
+from chat.types import Answer
+
+router = APIRouter()
+MODEL_PREFIX = "ragchat/"
+
+
+def caller(request: Request) -> str | None:
+    """Whose conversations a request sees: ``token:<hash>`` of its bearer token, or None without tokens."""
+    if not request.app.state.settings.serve.tokens:
+        return None
+    _, _, token = request.headers.get("authorization", "").partition(" ")
+    return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+
+
+def store_of(request: Request) -> ConversationStore:
+    store = request.app.state.conversations
+    if store is None:
+        raise APIError(404, "this server does not store conversations (conversations.enabled is off)",
+                       code="conversations_disabled", param="conversation_id")
+    return store
+
+
+def kb_of(model: str | None) -> str:
+    """The knowledge base named by a model id ``ragchat/<kb>``; the default one otherwise."""
+    return model[len(MODEL_PREFIX):] if model and model.startswith(MODEL_PREFIX) else DEFAULT_KB
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Where a request's turn goes: a stored conversation of the caller's."""
+
+    store: ConversationStore
+    conversation: Conversation
+    user: str | None
+
+    @property
+    def id(self) -> str:
+        return self.conversation.id
+
+    def record(self, question: str, answer: Answer) -> int:
+        return self.store.append(self.id, Turn(question, answer), user=self.user)
+
+
+def recording(request: Request, conversation_id: str | None,
+              history: list[tuple[str, str]]) -> tuple[Recording | None, list[tuple[str, str]]]:
+    """The conversation a request continues (404 if unknown) and the history to condense with: the
+    request's own, else the stored one."""
+    if conversation_id is None:
+        return None, history
+    user = caller(request)
+    store = store_of(request)
+    conversation = store.get(conversation_id, user=user)
+    return Recording(store, conversation, user), history or conversation.history
+
+
+# --- /v1/conversations --------------------------------------------------------------------------
+
+
+class NewConversation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(default="", max_length=1000)
+    model: str | None = None  # ragchat/<kb>
+
+
+class Rename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=1000)
+
+
+def summary_json(s: ConversationSummary) -> dict[str, Any]:
+    return {"id": s.id, "object": "conversation", "title": s.title, "kb": s.kb, "model": MODEL_PREFIX + s.kb,
+            "created_at": s.created_at.isoformat(), "updated_at": s.updated_at.isoformat(), "turns": s.n_turns}
+
+
+def message_json(m: StoredMessage) -> dict[str, Any]:
+    return {"role": m.role, "content": m.text, "turn": m.turn, "created_at": m.created_at.isoformat(),
+            "answer": m.answer}
+
+
+@router.get("/conversations")
+def list_conversations(request: Request, offset: int = Query(0, ge=0, le=2**31 - 1),
+                       limit: int | None = Query(None, ge=1, le=500)) -> dict[str, Any]:
+    """The caller's conversations, the most recently changed first."""
+    page = store_of(request).list(user=caller(request), offset=offset,
+                                  limit=limit or request.app.state.settings.conversations.page_size)
+    return {"object": "list", "data": [summary_json(s) for s in page.items], "offset": page.offset,
+            "limit": page.limit, "has_more": page.has_more}
+
+
+@router.post("/conversations", status_code=201)
+def create_conversation(body: NewConversation, request: Request) -> dict[str, Any]:
+    return summary_json(store_of(request).create(title=body.title, kb=kb_of(body.model), user=caller(request)))
+
+
+@router.get("/conversations/{conversation_id}")
+def get_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    """A conversation with its messages; each answer carries its Answer JSON (citations included)."""
+    conversation = store_of(request).get(conversation_id, user=caller(request))
+    return {**summary_json(conversation.summary), "messages": [message_json(m) for m in conversation.messages]}
+
+
+@router.patch("/conversations/{conversation_id}")
+def rename_conversation(conversation_id: str, body: Rename, request: Request) -> dict[str, Any]:
+    return summary_json(store_of(request).rename(conversation_id, body.title, user=caller(request)))
+
+
+@router.delete("/conversations/{conversation_id}")
+def delete_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    store_of(request).delete(conversation_id, user=caller(request))
+    return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
+
+
+@router.get("/conversations/{conversation_id}/markdown", response_class=PlainTextResponse)
+def export_conversation(conversation_id: str, request: Request) -> PlainTextResponse:
+    conversation = store_of(request).get(conversation_id, user=caller(request))
+    return PlainTextResponse(to_markdown(conversation), media_type="text/markdown; charset=utf-8")
