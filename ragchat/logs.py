@@ -22,6 +22,9 @@ DEFAULT_LEVEL = "WARNING"
 REQUEST_LOG = "ragchat.serve"  # the server's one line per request (chat.server.middleware)
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
+# Loggers that write what people asked at INFO (SQLAlchemy: each statement and its parameters, the
+# saved messages among them): WARNING unless the level is DEBUG.
+CONTENT_AT_INFO = ("sqlalchemy.engine",)
 
 
 class MaskSecrets(logging.Filter):
@@ -89,6 +92,8 @@ def setup_logging(level: str | None = None) -> str:
     handler.addFilter(_MASK)
     root.addHandler(handler)
     root.setLevel(name)
+    for logger in CONTENT_AT_INFO:
+        logging.getLogger(logger).setLevel(logging.NOTSET if name == "DEBUG" else logging.WARNING)
     return name
 
 

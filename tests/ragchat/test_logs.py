@@ -25,6 +25,8 @@ def _restore_logging(monkeypatch):
     root.setLevel(level)
     logs._MASK.secrets = secrets
     logging.getLogger(logs.REQUEST_LOG).setLevel(logging.NOTSET)
+    for name in logs.CONTENT_AT_INFO:
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def _ours() -> list[logging.Handler]:
@@ -41,6 +43,15 @@ def test_the_level_is_the_option_else_the_environment_else_warning(monkeypatch):
     assert len(_ours()) == 1  # one handler, however often the setup runs
     with pytest.raises(ValueError, match="not one of DEBUG, INFO"):
         logs.setup_logging("loud")
+
+
+def test_sql_statements_and_their_parameters_only_at_debug():
+    """SQLAlchemy logs each statement with its parameters (saved questions) at INFO."""
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    logs.setup_logging("INFO")
+    assert logging.getLogger("ragchat.any").isEnabledFor(logging.INFO) and not engine_log.isEnabledFor(logging.INFO)
+    logs.setup_logging("DEBUG")
+    assert engine_log.isEnabledFor(logging.INFO)
 
 
 def test_the_request_log_is_info_unless_a_level_is_chosen(monkeypatch):

@@ -19,7 +19,8 @@ MODEL = "ragchat/default"
 
 
 def _ask_everything(server, token: str) -> list[str]:
-    """A plain and a streamed completion and a /v1/ask, with the token; returns the request ids."""
+    """A plain and a streamed completion and a /v1/ask saved in a conversation, with the token; returns the
+    request ids."""
     from openai import OpenAI
 
     client = OpenAI(base_url=server.api, api_key=token, max_retries=0, timeout=300)
@@ -28,8 +29,11 @@ def _ask_everything(server, token: str) -> list[str]:
     assert plain.http_response.status_code == 200
     streamed = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=32, stream=True)
     assert list(streamed)
-    ask = httpx.post(server.api + "/ask", json={"question": QUESTION}, timeout=300,
-                     headers={"Authorization": f"Bearer {token}"})
+    auth = {"Authorization": f"Bearer {token}"}
+    saved = httpx.post(server.api + "/conversations", json={}, headers=auth, timeout=60)
+    assert saved.status_code == 201, saved.text  # the question is saved (SQL) as well as answered
+    ask = httpx.post(server.api + "/ask", json={"question": QUESTION, "conversation_id": saved.json()["id"]},
+                     timeout=300, headers=auth)
     assert ask.status_code == 200, ask.text
     return [plain.http_response.headers["x-request-id"], ask.headers["x-request-id"]]
 
