@@ -33,9 +33,9 @@ install: $(STAMP)
 RAGCHAT_HOME ?= $(CURDIR)/.ragchat
 export RAGCHAT_HOME
 
-## run: the chat UI on the bundled report at http://127.0.0.1:7860 (the index is built on first run)
+## run: `ragchat serve` on the bundled report: the chat UI at http://127.0.0.1:7860/ and the API at /v1 (the index is built on first run)
 run: $(RUNTIME)
-	$(BIN)/ragchat ui
+	$(BIN)/ragchat serve --port 7860
 
 ## test: the whole test suite
 test: $(STAMP)

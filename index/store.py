@@ -5,6 +5,7 @@
     <index_dir>/
       CURRENT          the name of the live version, replaced atomically
       .lock            the writer lock (see index.lock)
+      .lock.holder     the pid of its last holder, for the message of a waiting writer
       v-000007/        one complete index
         chunks.jsonl   the chunk store, row i = FAISS row i
         vectors.npy    the chunk vectors (float32), for incremental rebuilds

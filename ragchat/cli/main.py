@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ragchat import __version__
+from ragchat import __version__, logs
 from ragchat.cli import (
     ask_cmd, config_cmd, conversations_cmd, eval_cmd, index_cmd, ingest_cmd, kb_cmd, serve_cmd, ui_cmd,
 )
@@ -36,11 +36,20 @@ class _Group(click.Group):
     default=None,
     help="Settings file (TOML). Default: $RAGCHAT_CONFIG, else ./ragchat.toml if present.",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(logs.LEVELS, case_sensitive=False),
+    envvar=logs.ENV_VAR,
+    default=None,
+    help=f"What is logged on stderr. Default: ${logs.ENV_VAR}, else WARNING (`serve` logs its requests at INFO).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None) -> None:
+def cli(ctx: click.Context, config: Path | None, log_level: str | None) -> None:
     """Offline Q&A over reports, with answers cited to the exact passage."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    ctx.obj["log_level"] = log_level
+    logs.setup_logging(log_level)
 
 
 for command in (ask_cmd.ask, ask_cmd.chat, ingest_cmd.ingest, index_cmd.index, config_cmd.config, ui_cmd.ui,

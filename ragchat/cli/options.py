@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ragchat import logs
 from ragchat.paths import file_in_the_way
 from ragchat.settings import MAX_K, Settings, load_settings
 
@@ -21,6 +22,7 @@ def settings_from(ctx: click.Context) -> Settings:
     root = ctx.find_root()
     if "settings" not in root.obj:
         root.obj["settings"] = load_settings(root.obj.get("config"))
+        logs.mask_secrets(logs.secrets_of(root.obj["settings"]))  # never in a log line, at any level
     return root.obj["settings"]
 
 

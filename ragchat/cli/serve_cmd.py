@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
+from ragchat import logs
 from ragchat.cli.options import index_dir_option, kb_option, served_settings
 
 
@@ -38,7 +38,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     from chat.ui.libraries import Libraries
 
     auth_from_settings(settings)  # a login without its password fails now, in one line
-    _log_requests()
+    logs.serve_request_log(ctx.find_root().obj.get("log_level"))
     conversations = open_store(settings)  # a bad URL or an unreachable database: one line, exit 1, now
     library = Library(kb_copy)
     library.start()
@@ -48,14 +48,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, insecure: bool
     app = create_app(Libraries(settings, preloaded=library), conversations=conversations)
     click.echo(f"ragchat: UI http://{host}:{port}/  API http://{host}:{port}/v1  "
                f"(tokens {'required' if settings.serve.tokens or settings.serve.admin_tokens else 'off'})", err=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    # uvicorn's loggers go through ragchat's one setup (log_config=None); the request log is ours
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, log_level=None)
 
-
-def _log_requests() -> None:
-    """The server's one line per request (chat.server.middleware) on stderr; other loggers keep their level."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log = logging.getLogger("ragchat.serve")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
