@@ -219,10 +219,13 @@ def _size(n_bytes: int | None) -> str:
     return f" · {n_bytes / 2**10:.1f} KiB"
 
 
+_UPDATE_KEYS = ("added", "updated", "unchanged", "removed")  # also the words for them in chat.ui.i18n
+
+
 def update_html(result: dict[str, Any], lang: str = EN) -> str:
     """The outcome of an upload or removal: added, updated, unchanged, removed, skipped with reasons."""
     parts = []
-    for key in ("added", "updated", "unchanged", "removed"):
+    for key in _UPDATE_KEYS:
         names = result.get(key) or []
         if names:
             items = ", ".join(html.escape(Path(n).name) for n in names)
