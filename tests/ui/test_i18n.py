@@ -113,3 +113,10 @@ def test_render_speaks_the_language_it_is_given():
     assert "<strong>新增</strong> (1): a.md" in update and "<strong>跳过</strong> (1)" in update
     assert "索引：1 个文档，4 个片段（0.5 秒）" in update
     assert render.update_html({}, ZH) == '<ul class="rc-update"><li>没有变化</li></ul>'
+
+
+def test_launch_hands_both_tables_to_the_browser(ui_app):
+    """``ragchat ui`` (``launch``) passes the gr.I18n: the page's config carries both tables."""
+    import httpx
+
+    assert httpx.get(ui_app.url.rstrip("/") + "/config", timeout=30).json()["i18n_translations"] == WORDS
