@@ -103,6 +103,8 @@ WORDS: dict[str, dict[str, str]] = {
                            "Answering from the older version meanwhile."),
         # render.py: sources, warnings, documents, upload results
         "warnings": "Warnings",
+        "page": "p. {page}",
+        "pages": "pp. {pages}",
         "score": "score {score} · dense {dense} · keyword {keyword}",
         "other_passages": "{n} other retrieved passage(s)",
         "sources_empty": "Sources of the answers appear here.",
@@ -194,6 +196,8 @@ WORDS: dict[str, dict[str, str]] = {
         "status_orphans": " 文档文件夹中有 {n} 个文件未索引：见“文档”页。",
         "status_damaged": " ⚠ 当前索引版本已损坏：{damage}。暂由上一版本回答。",
         "warnings": "警告",
+        "page": "第 {page} 页",
+        "pages": "第 {pages} 页",
         "score": "得分 {score} · 向量 {dense} · 关键词 {keyword}",
         "other_passages": "另外检索到的 {n} 个段落",
         "sources_empty": "回答的来源将显示在这里。",

@@ -102,16 +102,16 @@ def highlight(text: str, quotes: Iterable[str]) -> str:
     return "".join(out)
 
 
-def page_label(pages: Sequence[int]) -> str:
-    """``p. 7``, ``pp. 7–8`` for a run, ``pp. 3, 7`` otherwise; empty without pages."""
+def page_label(pages: Sequence[int], lang: str = EN) -> str:
+    """``p. 7``, ``pp. 7–8`` for a run, ``pp. 3, 7`` otherwise (``第 7 页``… in Chinese); empty without pages."""
     pages = sorted(set(pages))
     if not pages:
         return ""
     if len(pages) == 1:
-        return f"p. {pages[0]}"
+        return text(lang, "page", page=pages[0])
     if pages == list(range(pages[0], pages[-1] + 1)):
-        return f"pp. {pages[0]}–{pages[-1]}"
-    return "pp. " + ", ".join(map(str, pages))
+        return text(lang, "pages", pages=f"{pages[0]}–{pages[-1]}")
+    return text(lang, "pages", pages=", ".join(map(str, pages)))
 
 
 def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool, pages: Sequence[int] = (),
@@ -120,7 +120,7 @@ def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool, pages
     heading = " › ".join(passage.heading)
     name = Path(passage.source).name
     label = f"[{passage.n}]" if cited else f"({passage.n})"
-    page = page_label(pages or [p for p, _ in passage.pages])
+    page = page_label(pages or [p for p, _ in passage.pages], lang)
     return (
         f'<div class="rc-source{" rc-cited" if cited else ""}" id="{source_id(turn, passage.n) if cited else ""}">'
         f'<div class="rc-source-head"><span class="rc-n">{label}</span> '

@@ -113,6 +113,7 @@ def test_render_speaks_the_language_it_is_given():
     assert "<strong>新增</strong> (1): a.md" in update and "<strong>跳过</strong> (1)" in update
     assert "索引：1 个文档，4 个片段（0.5 秒）" in update
     assert render.update_html({}, ZH) == '<ul class="rc-update"><li>没有变化</li></ul>'
+    assert render.page_label([7, 8], ZH) == "第 7–8 页" and render.page_label([3], ZH) == "第 3 页"
 
 
 def test_launch_hands_both_tables_to_the_browser(ui_app):
