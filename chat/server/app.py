@@ -17,6 +17,7 @@ from chat.server.middleware import BodyLimit, RequestLog, RequireToken
 from chat.ui import app as ui
 from chat.ui import assets
 from chat.ui.documents import Library
+from chat.ui.i18n import I18N
 from chat.ui.libraries import Libraries
 from ragchat import __version__
 
@@ -71,9 +72,9 @@ def create_app(libraries: Libraries | Library, with_ui: bool = True,
         auth = ui.auth_from_settings(settings)
         app = gr.mount_gradio_app(
             app, demo, path="/", auth=auth,
-            auth_message="ragchat: log in to ask about the documents." if auth else None,
+            auth_message=ui.AUTH_MESSAGE if auth else None,
             max_file_size=int(settings.ui.max_upload_mb * 2**20), show_error=False, ssr_mode=False,
             run_history=False, footer_links=["api", "settings"], theme=ui.theme(), css=assets.CSS,
-            head=assets.HEAD,
+            head=assets.HEAD, i18n=I18N,
         )
     return app

@@ -21,6 +21,9 @@ API endpoints (stable names, see README "API"):
 * ``/not_indexed`` lists the files of the documents folder that the index does not hold, and
   ``/index_not_indexed`` indexes them;
 * ``/kbs`` lists the knowledge bases; ``/create_kb`` (name) and ``/delete_kb`` (name) change them.
+
+The page speaks Chinese or English (:mod:`chat.ui.i18n`): labels through Gradio's i18n, the texts a
+handler writes in the language of its request's ``Accept-Language`` (API clients: English).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from chat.conversations import ConversationStore, open_store
 from chat.endpoints import configured_base_urls
 from chat.ui import assets, render
 from chat.ui.conversations import SavedConversations, new_session, turn_title
+from chat.ui.i18n import I18N, label, language
+from chat.ui.i18n import text as words  # `text` is the question in chat()
 from chat.ui.documents import Library, Upload, allowed_extensions
 from chat.ui.libraries import Libraries
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history, stream_answer
@@ -58,6 +63,7 @@ EXAMPLES = [
     "How much did the city's GDP grow in the first half of the year?",
 ]
 
+AUTH_MESSAGE = f"{words('en', 'auth_message')} / {words('zh', 'auth_message')}"  # before any language is known
 CHAT_CONCURRENCY = "answers"  # /chat and /ask share the configured concurrency limit
 INDEX_CONCURRENCY = "index"  # changes to the index run one at a time
 
@@ -86,23 +92,24 @@ class Handlers:
         value = selected if selected in names else self.libraries.default_name
         return gr.Dropdown(choices=names, value=value)
 
-    def create_kb(self, name: str):
+    def create_kb(self, name: str, request: gr.Request = None):
         """Create a knowledge base and select it: (selector, name box, message)."""
         try:
             made = self.libraries.create((name or "").strip())
         except RagchatError as exc:
             raise gr.Error(str(exc)) from None
-        return self.kb_choices(made.name), "", f"Created the knowledge base **{made.name}**: upload documents to it."
+        return self.kb_choices(made.name), "", words(language(request), "kb_created", name=made.name)
 
-    def delete_kb(self, kb: str):
+    def delete_kb(self, kb: str, request: gr.Request = None):
         """Delete the selected knowledge base (not the default one), then select the default: (selector, message)."""
+        lang = language(request)
         if not kb or kb == DEFAULT_KB:
-            raise gr.Error("the default knowledge base cannot be deleted")
+            raise gr.Error(words(lang, "kb_default_kept"))
         try:
             self.libraries.delete(kb, wait=30.0)
         except RagchatError as exc:
             raise gr.Error(str(exc)) from None
-        return self.kb_choices(), f"Deleted the knowledge base **{kb}**."
+        return self.kb_choices(), words(lang, "kb_deleted", name=kb)
 
     def kbs(self) -> list:
         """The names of the knowledge bases, the default one first."""
@@ -118,6 +125,7 @@ class Handlers:
         Yields (messages, sources, warnings, answer JSON, session, question box).
         """
         session = dict(session)
+        lang = language(request)
         if not (text or "").strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
             return
@@ -128,14 +136,14 @@ class Handlers:
         ]
         library = self._library(kb)
         if not library.ready:
-            messages[-1] = {"role": "assistant", "content": _status(library)}
+            messages[-1] = {"role": "assistant", "content": _status(library, lang)}
             yield messages, gr.skip(), "", gr.skip(), session, ""
         try:
             service = library.wait()
         except EmptyKnowledgeBaseError as exc:
             raise gr.Error(str(exc)) from None
         except RagchatError as exc:
-            raise gr.Error(f"the index could not be opened: {exc}") from None
+            raise gr.Error(words(lang, "cannot_open", error=exc)) from None
         choice = AnswererChoice(answerer or "extractive", base_url or "", model or "", api_key or "",
                                 user=request.username if request is not None else None)
         partial, answer = "", None
@@ -153,33 +161,33 @@ class Handlers:
                 yield messages, gr.skip(), "", gr.skip(), session, ""
         except RagchatError as exc:
             plain = isinstance(exc, (EmptyQuestionError, InvalidRequestError))  # the asker's to fix
-            raise gr.Error(str(exc) if plain else f"no answer: {exc}") from None
+            raise gr.Error(str(exc) if plain else words(lang, "no_answer", error=exc)) from None
         assert answer is not None
         messages[-1] = {"role": "assistant", "content": render.answer_message(answer, turn)}
-        title = turn_title(text, answer)
+        title = turn_title(text, answer, lang)
         session["conversation_id"] = self._record(session.get("conversation_id"), text, answer, request.username,
-                                                  kb or self.libraries.default_name)
+                                                  kb or self.libraries.default_name, lang)
         session["messages"] = messages
         session["history"] = list(session["history"]) + [("user", text), ("assistant", answer.text)]
-        session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn))]
-        yield (messages, render.sources_panel(session["turns"]),
-               render.warnings_html(render.warnings_of(answer)), answer.to_dict(), session, "")
+        session["turns"] = list(session["turns"]) + [(turn, title, render.sources_html(answer, turn, lang))]
+        yield (messages, render.sources_panel(session["turns"], lang),
+               render.warnings_html(render.warnings_of(answer), lang), answer.to_dict(), session, "")
 
     def _record(self, conversation_id: str | None, question: str, answer, user: str | None,
-                kb: str) -> str | None:
+                kb: str, lang: str) -> str | None:
         """Store the turn; a failing database warns and the answer stays on the screen."""
         if self.saved is None:
             return None
         try:
             return self.saved.record(conversation_id, question, answer, user, kb)
         except RagchatError as exc:
-            gr.Warning(f"the conversation was not saved: {exc}")
+            gr.Warning(words(lang, "not_saved", error=exc))
             return conversation_id
 
     @staticmethod
-    def clear():
+    def clear(request: gr.Request = None):
         """Start a new conversation: (messages, sources, warnings, answer JSON, session)."""
-        return [], render.sources_panel([]), "", None, new_session()
+        return [], render.sources_panel([], language(request)), "", None, new_session()
 
     # --- saved conversations -------------------------------------------------------------
 
@@ -188,28 +196,30 @@ class Handlers:
         if self.saved is None:
             return gr.skip(), gr.skip()
         current = session.get("conversation_id")
+        lang = language(request)
         try:
-            choices = self.saved.choices(request.username)
+            choices = self.saved.choices(request.username, lang)
         except RagchatError as exc:
-            raise gr.Error(f"the saved conversations cannot be read: {exc}") from None
+            raise gr.Error(words(lang, "unreadable", error=exc)) from None
         title = next((label.rsplit(" · ", 1)[0] for label, cid in choices if cid == current), "")
         return gr.Radio(choices=choices, value=current), title
 
     def open_conversation(self, conversation_id: str | None, request: gr.Request):
         """Reopen a saved conversation: (messages, sources, warnings, answer JSON, session)."""
         if self.saved is None or not conversation_id:
-            return self.clear()
+            return self.clear(request)
+        lang = language(request)
         try:
-            session = self.saved.reopen(conversation_id, request.username)
+            session = self.saved.reopen(conversation_id, request.username, lang)
         except RagchatError as exc:
             raise gr.Error(str(exc)) from None
-        return session["messages"], render.sources_panel(session["turns"]), "", None, session
+        return session["messages"], render.sources_panel(session["turns"], lang), "", None, session
 
     def rename_conversation(self, title: str, session: dict[str, Any], request: gr.Request) -> None:
         """Rename the open conversation."""
-        conversation_id = self._open_id(session)
+        conversation_id = self._open_id(session, request)
         if not (title or "").strip():
-            raise gr.Error("type a title first")
+            raise gr.Error(words(language(request), "title_needed"))
         try:
             self.saved.store.rename(conversation_id, title, user=request.username)
         except RagchatError as exc:
@@ -217,27 +227,27 @@ class Handlers:
 
     def delete_conversation(self, session: dict[str, Any], request: gr.Request):
         """Delete the open conversation and start a new one: (messages, sources, warnings, answer JSON, session)."""
-        conversation_id = self._open_id(session)
+        conversation_id = self._open_id(session, request)
         try:
             self.saved.store.delete(conversation_id, user=request.username)
         except RagchatError as exc:
             raise gr.Error(str(exc)) from None
-        return self.clear()
+        return self.clear(request)
 
     def export_conversation(self, session: dict[str, Any], request: gr.Request) -> str:
         """The open conversation as a Markdown file (questions, answers, numbered sources)."""
-        conversation_id = self._open_id(session)
+        conversation_id = self._open_id(session, request)
         try:
             return str(self.saved.export(conversation_id, request.username))
         except RagchatError as exc:
             raise gr.Error(str(exc)) from None
 
-    def _open_id(self, session: dict[str, Any]) -> str:
+    def _open_id(self, session: dict[str, Any], request: gr.Request | None) -> str:
         if self.saved is None:
-            raise gr.Error("conversations are not stored (conversations.enabled is off)")
+            raise gr.Error(words(language(request), "not_stored"))
         conversation_id = session.get("conversation_id")
         if not conversation_id:
-            raise gr.Error("no saved conversation is open: ask a question, or choose one in the list")
+            raise gr.Error(words(language(request), "none_open"))
         return conversation_id
 
     def conversations(self, request: gr.Request) -> list:
@@ -253,68 +263,76 @@ class Handlers:
 
     # --- documents -------------------------------------------------------------------------
 
-    def library_view(self, kb: str | None = None):
+    def library_view(self, kb: str | None = None, lang: str = "en"):
         """(document table, remove choices), once the index is open."""
         library = self._library(kb)
         if not library.ready or library.error is not None:
             return gr.skip(), gr.skip()
         rows = library.documents()
-        choices = [(f"{Path(r['source']).name} ({r['n_chunks']} chunks)", r["doc_id"]) for r in rows]
-        return render.documents_html(rows), gr.Dropdown(choices=choices, value=None, multiselect=True)
+        choices = [(words(lang, "doc_choice", name=Path(r["source"]).name, chunks=r["n_chunks"]), r["doc_id"])
+                   for r in rows]
+        return render.documents_html(rows, lang), gr.Dropdown(choices=choices, value=None, multiselect=True)
 
-    def not_indexed_view(self, kb: str | None = None):
+    def not_indexed_view(self, kb: str | None = None, request: gr.Request = None):
         """(the not-indexed list, the "Index them" button), once the index is open."""
         library = self._library(kb)
         if not library.ready or library.error is not None:
             return gr.skip(), gr.skip()
         names = [p.name for p in library.not_indexed()]
-        return render.not_indexed_html(names), gr.Button(visible=bool(names))
+        return render.not_indexed_html(names, language(request)), gr.Button(visible=bool(names))
 
-    def upload(self, paths: list[str] | None, kb: str | None = None, progress=gr.Progress(track_tqdm=True)):
+    def upload(self, paths: list[str] | None, kb: str | None = None, progress=gr.Progress(track_tqdm=True),
+               request: gr.Request = None):
         """Save and index uploaded files: (result, table, choices, result JSON, file box, status)."""
+        lang = language(request)
         library = self._library(kb)
-        _need_index(library)
+        _need_index(library, lang)
         if not paths:
-            raise gr.Error("choose one or more files to upload first")
+            raise gr.Error(words(lang, "choose_files"))
         uploads = [Upload(Path(p), Path(p).name) for p in paths]
         try:
             result = library.add(uploads, lambda fraction, desc: progress(fraction, desc=desc))
         except RagchatError as exc:
-            raise gr.Error(f"the index was not changed: {exc}") from None
+            raise gr.Error(words(lang, "not_changed", error=exc)) from None
         finally:
             for upload in uploads:  # Gradio's temporary copy: the document now lives in documents_dir
                 Path(upload.path).unlink(missing_ok=True)
-        return (render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), None,
-                _status(library))
+        return (render.update_html(result.to_dict(), lang), *self.library_view(kb, lang), result.to_dict(), None,
+                _status(library, lang))
 
-    def remove(self, targets: list[str] | None, kb: str | None = None):
+    def remove(self, targets: list[str] | None, kb: str | None = None, request: gr.Request = None):
         """Remove documents by id: (result, table, choices, result JSON, status)."""
+        lang = language(request)
         library = self._library(kb)
-        _need_index(library)
+        _need_index(library, lang)
         if not targets:
-            raise gr.Error("choose the documents to remove first")
+            raise gr.Error(words(lang, "choose_documents"))
         try:
             result = library.remove(targets)
         except RagchatError as exc:
-            raise gr.Error(f"the index was not changed: {exc}") from None
-        return render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), _status(library)
+            raise gr.Error(words(lang, "not_changed", error=exc)) from None
+        return (render.update_html(result.to_dict(), lang), *self.library_view(kb, lang), result.to_dict(),
+                _status(library, lang))
 
-    def index_not_indexed(self, kb: str | None = None):
+    def index_not_indexed(self, kb: str | None = None, request: gr.Request = None):
         """Index the files of the documents folder that the index does not hold:
         (result, table, choices, result JSON, status)."""
+        lang = language(request)
         library = self._library(kb)
-        _need_index(library)
+        _need_index(library, lang)
         try:
             result = library.index_not_indexed()
         except RagchatError as exc:
-            raise gr.Error(f"the index was not changed: {exc}") from None
-        return render.update_html(result.to_dict()), *self.library_view(kb), result.to_dict(), _status(library)
+            raise gr.Error(words(lang, "not_changed", error=exc)) from None
+        return (render.update_html(result.to_dict(), lang), *self.library_view(kb, lang), result.to_dict(),
+                _status(library, lang))
 
-    def tick(self, kb: str | None = None):
+    def tick(self, kb: str | None = None, request: gr.Request = None):
         """(status, table, choices, timer, not-indexed list, its button): polled until the index is open."""
         library = self._library(kb)
-        return (_status(library), *self.library_view(kb), gr.Timer(active=not library.ready),
-                *self.not_indexed_view(kb))
+        lang = language(request)
+        return (_status(library, lang), *self.library_view(kb, lang), gr.Timer(active=not library.ready),
+                *self.not_indexed_view(kb, request))
 
     # --- API only ----------------------------------------------------------------------------
 
@@ -356,12 +374,13 @@ def build_app(libraries: Libraries | Library, conversations: ConversationStore |
     saved = SavedConversations(store, settings.conversations.page_size) if store is not None else None
     handlers = Handlers(libraries, saved)
     with gr.Blocks(title="ragchat", analytics_enabled=False) as demo:
-        gr.Markdown("## ragchat: questions about your reports, answered with cited passages")
-        status = gr.Markdown(_status(libraries.get()), label="status", elem_id="rc-status")
+        gr.Markdown(label("title"))
+        libraries.get()  # the default knowledge base starts opening now
+        status = gr.Markdown("", label="status", elem_id="rc-status")  # filled in the page's language on load
         kb, kb_message = _kb_row(handlers)
-        with gr.Tab("Chat"):
+        with gr.Tab(label("tab_chat"), elem_id="rc-tab-chat"):
             cleared, relist = _chat_tab(handlers, settings, kb)
-        with gr.Tab("Documents"):
+        with gr.Tab(label("tab_documents"), elem_id="rc-tab-documents"):
             documents, to_remove, unindexed, index_them = _documents_tab(handlers, settings, status, kb)
         timer = gr.Timer(1.0)
         outputs = [status, documents, to_remove, timer, unindexed, index_them]
@@ -387,12 +406,12 @@ def build_app(libraries: Libraries | Library, conversations: ConversationStore |
 def _kb_row(handlers: Handlers) -> tuple[gr.Dropdown, gr.Markdown]:
     """The knowledge-base selector, with creating a new one and deleting the selected one."""
     with gr.Row(equal_height=True):
-        kb = gr.Dropdown(handlers.libraries.names(), value=handlers.libraries.default_name, label="Knowledge base",
+        kb = gr.Dropdown(handlers.libraries.names(), value=handlers.libraries.default_name, label=label("kb"),
                          elem_id="rc-kb", scale=2, interactive=True)
-        new_name = gr.Textbox(label="New knowledge base", placeholder="name: letters, digits, - and _",
+        new_name = gr.Textbox(label=label("kb_new"), placeholder=label("kb_new_placeholder"),
                               elem_id="rc-kb-name", scale=2)
-        create = gr.Button("Create", elem_id="rc-kb-create", scale=1)
-        delete = gr.Button("Delete selected", variant="stop", elem_id="rc-kb-delete", scale=1)
+        create = gr.Button(label("kb_create"), elem_id="rc-kb-create", scale=1)
+        delete = gr.Button(label("kb_delete"), variant="stop", elem_id="rc-kb-delete", scale=1)
     message = gr.Markdown("", elem_id="rc-kb-message")
     create.click(handlers.create_kb, [new_name], [kb, new_name, message], api_name="create_kb",
                  concurrency_id=INDEX_CONCURRENCY, concurrency_limit=1)
@@ -411,38 +430,39 @@ def _chat_tab(handlers: Handlers, settings: Settings, kb: gr.Dropdown) -> tuple[
         saved = _conversations_column(handlers) if handlers.saved is not None else None
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
-                label="Conversation", elem_id="rc-chat", height=460, latex_delimiters=[],
+                label=label("conversation"), elem_id="rc-chat", height=460, latex_delimiters=[],
                 feedback_options=None, buttons=["copy"], sanitize_html=True,
             )
             question = gr.Textbox(
-                label="Question", placeholder="Ask about the documents (Chinese or English)",
+                label=label("question"), placeholder=label("question_placeholder"),
                 elem_id="rc-question", lines=1, max_lines=4, autofocus=True,
             )
             with gr.Row():
-                ask = gr.Button("Ask", variant="primary", elem_id="rc-ask")
-                clear = gr.Button("New conversation", elem_id="rc-clear")
-            gr.Examples(EXAMPLES, inputs=[question], label="Examples")
+                ask = gr.Button(label("ask"), variant="primary", elem_id="rc-ask")
+                clear = gr.Button(label("new_conversation"), elem_id="rc-clear")
+            gr.Examples(EXAMPLES, inputs=[question], label=label("examples"))
         with gr.Column(scale=2):
             warnings = gr.HTML("", label="warnings", elem_id="rc-warnings")
-            gr.Markdown("### Sources")
-            sources = gr.HTML(render.sources_panel([]), label="sources", elem_id="rc-sources")
-    with gr.Accordion("Settings", open=False):
+            gr.Markdown(label("sources"))
+            sources = gr.HTML(_empty_sources(), label="sources", elem_id="rc-sources")
+    with gr.Accordion(label("settings"), open=False, elem_id="rc-settings"):
         with gr.Row():
-            k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label="Passages retrieved (top-k)")
+            k = gr.Slider(1, 20, value=settings.retrieval.k, step=1, label=label("top_k"))
             answerer = gr.Radio(
-                ["extractive", "llm"], label="Answerer",
+                ["extractive", "llm"], label=label("answerer"),
                 value="llm" if settings.llm.base_url and settings.llm.model else "extractive",
-                info="extractive: sentences of the documents, no model; llm: an OpenAI-compatible endpoint",
+                info=label("answerer_info"),
             )
         with gr.Row():
             configured = configured_base_urls(settings)
-            base_url = gr.Textbox(settings.llm.base_url, label="LLM base URL", placeholder="http://127.0.0.1:8080/v1",
-                                  info=f"configured: {', '.join(configured)}" if configured else None)
-            model = gr.Textbox(settings.llm.model, label="LLM model")
-            api_key = gr.Textbox("", label="API key", type="password",
-                                 placeholder="sent to the endpoint only; never stored or shown")
-    with gr.Accordion("Answer JSON (what /ask returns)", open=False):
-        answer_json = gr.JSON(label="Answer")
+            info = f"{label('base_url_configured')} {', '.join(configured)}" if configured else None
+            base_url = gr.Textbox(settings.llm.base_url, label=label("base_url"),
+                                  placeholder="http://127.0.0.1:8080/v1", info=info)
+            model = gr.Textbox(settings.llm.model, label=label("model"))
+            api_key = gr.Textbox("", label=label("api_key"), type="password",
+                                 placeholder=label("api_key_placeholder"))
+    with gr.Accordion(label("answer_json"), open=False):
+        answer_json = gr.JSON(label=label("answer"))
 
     inputs = [question, k, answerer, base_url, model, api_key, state, kb]
     outputs = [chatbot, sources, warnings, answer_json, state, question]
@@ -476,35 +496,35 @@ def _chat_tab(handlers: Handlers, settings: Settings, kb: gr.Dropdown) -> tuple[
 def _conversations_column(handlers: Handlers):
     """The saved conversations: the list (click one to reopen it), rename, delete, export."""
     with gr.Column(scale=1, min_width=220):
-        listing = gr.Radio([], value=None, label="Saved conversations", elem_id="rc-conversations",
-                           info="Click one to reopen it.")
-        title = gr.Textbox("", label="Title", elem_id="rc-conversation-title", max_lines=1)
+        listing = gr.Radio([], value=None, label=label("saved"), elem_id="rc-conversations",
+                           info=label("saved_info"))
+        title = gr.Textbox("", label=label("conversation_title"), elem_id="rc-conversation-title", max_lines=1)
         with gr.Row():
-            rename = gr.Button("Rename", size="sm", elem_id="rc-rename")
-            delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rc-delete")
-        export = gr.Button("Export as Markdown", size="sm", elem_id="rc-export")
-        exported = gr.File(label="Markdown export", interactive=False, elem_id="rc-exported")
+            rename = gr.Button(label("rename"), size="sm", elem_id="rc-rename")
+            delete = gr.Button(label("delete"), size="sm", variant="stop", elem_id="rc-delete")
+        export = gr.Button(label("export"), size="sm", elem_id="rc-export")
+        exported = gr.File(label=label("exported"), interactive=False, elem_id="rc-exported")
     return listing, title, rename, delete, export, exported
 
 
 def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown,
                    kb: gr.Dropdown) -> tuple[gr.HTML, gr.Dropdown, gr.HTML, gr.Button]:
-    gr.Markdown(
-        f"Upload {', '.join(allowed_extensions(settings))} files, at most {settings.ui.max_upload_mb:g} MiB "
-        "each; many at once. Questions keep being answered from the previous index until the new one is ready."
-    )
-    files = gr.File(label="Files to add", file_count="multiple", type="filepath", elem_id="rc-files")
-    upload = gr.Button("Upload and index", variant="primary", elem_id="rc-upload")
+    # one translated sentence per Markdown: the browser translates the first key of a text only
+    gr.Markdown(f"{label('upload_help')} {', '.join(allowed_extensions(settings))} · "
+                f"≤ {settings.ui.max_upload_mb:g} MiB", elem_id="rc-upload-help")
+    gr.Markdown(label("upload_swap"))
+    files = gr.File(label=label("files"), file_count="multiple", type="filepath", elem_id="rc-files")
+    upload = gr.Button(label("upload"), variant="primary", elem_id="rc-upload")
     result = gr.HTML("", label="update", elem_id="rc-update")
-    result_json = gr.JSON(label="Result", visible=False)
-    gr.Markdown("### Indexed documents")
+    result_json = gr.JSON(label=label("result"), visible=False)
+    gr.Markdown(label("indexed_documents"))
     documents = gr.HTML("", label="documents", elem_id="rc-documents")
     with gr.Row():
-        to_remove = gr.Dropdown([], multiselect=True, label="Documents to remove", allow_custom_value=True,
+        to_remove = gr.Dropdown([], multiselect=True, label=label("to_remove"), allow_custom_value=True,
                                 scale=4, elem_id="rc-remove-choice")
-        remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rc-remove")
+        remove = gr.Button(label("remove"), variant="stop", scale=1, elem_id="rc-remove")
     unindexed = gr.HTML("", label="not indexed", elem_id="rc-not-indexed")
-    index_them = gr.Button("Index them", visible=False, elem_id="rc-index-them")
+    index_them = gr.Button(label("index_them"), visible=False, elem_id="rc-index-them")
     changed = [result, documents, to_remove, result_json, status]
     unindexed_view = dict(fn=handlers.not_indexed_view, inputs=[kb], outputs=[unindexed, index_them],
                           queue=False, api_visibility="private", show_progress="hidden")
@@ -517,31 +537,33 @@ def _documents_tab(handlers: Handlers, settings: Settings, status: gr.Markdown,
     return documents, to_remove, unindexed, index_them
 
 
-def _need_index(library: Library) -> None:
+def _empty_sources() -> str:
+    """The empty sources panel before the first request: its words translated by the browser."""
+    return f'<div class="rc-empty">{label("sources_empty")}</div>'
+
+
+def _need_index(library: Library, lang: str = "en") -> None:
     try:
         library.wait_loaded(timeout=600)
     except (RagchatError, TimeoutError) as exc:
-        raise gr.Error(f"the index is not available: {exc}") from None
+        raise gr.Error(words(lang, "unavailable", error=exc)) from None
 
 
-def _status(library: Library) -> str:
+def _status(library: Library, lang: str = "en") -> str:
+    """The status line of ``library``, in ``lang``."""
     if not library.ready:
-        if library.first_build:
-            return ("**Building the index of the bundled report** (first run, about 10–20 s)… "
-                    "Questions wait until it is ready.")
-        return "**Opening the index…**"
+        return words(lang, "status_building" if library.first_build else "status_opening")
     if library.error is not None:
-        return f"⚠ The index could not be opened: {library.error}"
+        return words(lang, "status_failed", error=library.error)
     if library.empty:
-        return (f"The knowledge base **{library.settings.kb}** holds no documents yet: "
-                "upload some in the Documents tab.")
+        return words(lang, "status_empty", kb=library.settings.kb)
     snapshot = library.service.snapshot
-    ready = f"Ready: {len(snapshot.documents)} document(s), {len(snapshot.chunks)} chunks."
+    ready = words(lang, "status_ready", documents=len(snapshot.documents), chunks=len(snapshot.chunks))
     orphans = len(library.not_indexed())
     if orphans:
-        ready += f" {orphans} file(s) in the documents folder are not indexed: see Documents."
+        ready += words(lang, "status_orphans", n=orphans)
     if snapshot.damage:
-        ready += f" ⚠ The live index version is damaged: {snapshot.damage}. Answering from the older version meanwhile."
+        ready += words(lang, "status_damaged", damage=snapshot.damage)
     return ready
 
 
@@ -578,7 +600,7 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
         server_name=host or settings.ui.host,
         server_port=port or settings.ui.port,
         auth=auth,
-        auth_message="ragchat: log in to ask about the documents." if auth else None,
+        auth_message=AUTH_MESSAGE if auth else None,
         max_file_size=int(settings.ui.max_upload_mb * 2**20),
         prevent_thread_lock=not block,
         show_error=False,
@@ -589,5 +611,6 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
         theme=theme(),
         css=assets.CSS,
         head=assets.HEAD,
+        i18n=I18N,
     )
     return demo, url

@@ -17,6 +17,7 @@ from chat.conversations.export import to_markdown
 from chat.conversations.types import DEFAULT_KB, answer_from_json
 from chat.types import Answer
 from chat.ui import render
+from chat.ui.i18n import EN, text
 
 
 def new_session() -> dict[str, Any]:
@@ -25,15 +26,16 @@ def new_session() -> dict[str, Any]:
     return {"history": [], "messages": [], "turns": [], "conversation_id": None}
 
 
-def turn_title(question: str, answer: Answer) -> str:
+def turn_title(question: str, answer: Answer, lang: str = EN) -> str:
     """The title of an answer's sources: the question, and what it was searched as when condensed."""
     if answer.standalone_question == answer.question or not answer.standalone_question:
         return question
-    return f"{question} (searched as: {answer.standalone_question})"
+    return text(lang, "searched_as", question=question, standalone=answer.standalone_question)
 
 
-def session_of(conversation: Conversation) -> dict[str, Any]:
-    """A stored conversation as a session: what the chat, the sources panel and the history need."""
+def session_of(conversation: Conversation, lang: str = EN) -> dict[str, Any]:
+    """A stored conversation as a session: what the chat, the sources panel and the history need
+    (their words in ``lang``)."""
     session = new_session()
     session["conversation_id"] = conversation.id
     question = ""
@@ -44,7 +46,8 @@ def session_of(conversation: Conversation) -> dict[str, Any]:
         else:
             answer = answer_from_json(message.answer or {"answer": message.text})
             session["messages"].append({"role": "assistant", "content": render.answer_message(answer, message.turn)})
-            session["turns"].append((message.turn, turn_title(question, answer), render.sources_html(answer, message.turn)))
+            session["turns"].append((message.turn, turn_title(question, answer, lang),
+                                     render.sources_html(answer, message.turn, lang)))
         session["history"].append((message.role, message.text))
     return session
 
@@ -56,10 +59,10 @@ class SavedConversations:
         self.store = store
         self.page_size = page_size
 
-    def choices(self, user: str | None) -> list[tuple[str, str]]:
+    def choices(self, user: str | None, lang: str = EN) -> list[tuple[str, str]]:
         """(label, id) of the user's most recent conversations, newest first."""
         page = self.store.list(user=user, limit=self.page_size)
-        return [(f"{s.title or 'Untitled'} · {s.updated_at:%m-%d %H:%M}", s.id) for s in page.items]
+        return [(f"{s.title or text(lang, 'untitled')} · {s.updated_at:%m-%d %H:%M}", s.id) for s in page.items]
 
     def record(self, conversation_id: str | None, question: str, answer: Answer, user: str | None,
                kb: str = DEFAULT_KB) -> str:
@@ -70,8 +73,8 @@ class SavedConversations:
         self.store.append(conversation_id, Turn(question, answer), user=user)
         return conversation_id
 
-    def reopen(self, conversation_id: str, user: str | None) -> dict[str, Any]:
-        return session_of(self.store.get(conversation_id, user=user))
+    def reopen(self, conversation_id: str, user: str | None, lang: str = EN) -> dict[str, Any]:
+        return session_of(self.store.get(conversation_id, user=user), lang)
 
     def export(self, conversation_id: str, user: str | None) -> Path:
         """The conversation as a Markdown file in a temporary folder of its own (for a download)."""

@@ -4,6 +4,7 @@ Pure functions. Every piece of document text and every file name goes
 through :func:`html.escape` before it becomes HTML; a quoted sentence is
 highlighted by ``<mark>`` around its escaped text. A citation marker ``[n]``
 of answer ``turn`` links to ``#src-<turn>-<n>``, the id of its source card.
+The words around them come from :mod:`chat.ui.i18n`, in the ``lang`` given (English by default).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chat.types import Answer, Passage
+from chat.ui.i18n import EN, text
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 # ASCII punctuation that Markdown (or the chatbot's LaTeX) would interpret; escaped with "\".
@@ -67,11 +69,11 @@ def warnings_of(answer: Answer) -> list[str]:
     return list(answer.checks.warnings) + list(answer.notes)
 
 
-def warnings_html(messages: Sequence[str]) -> str:
+def warnings_html(messages: Sequence[str], lang: str = EN) -> str:
     if not messages:
         return ""
     items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
-    return f'<div class="rc-warnings" role="alert"><strong>Warnings</strong><ul>{items}</ul></div>'
+    return f'<div class="rc-warnings" role="alert"><strong>{text(lang, "warnings")}</strong><ul>{items}</ul></div>'
 
 
 def highlight(text: str, quotes: Iterable[str]) -> str:
@@ -100,37 +102,42 @@ def highlight(text: str, quotes: Iterable[str]) -> str:
     return "".join(out)
 
 
-def page_label(pages: Sequence[int]) -> str:
-    """``p. 7``, ``pp. 7–8`` for a run, ``pp. 3, 7`` otherwise; empty without pages."""
+def page_label(pages: Sequence[int], lang: str = EN) -> str:
+    """``p. 7``, ``pp. 7–8`` for a run, ``pp. 3, 7`` otherwise (``第 7 页``… in Chinese); empty without pages."""
     pages = sorted(set(pages))
     if not pages:
         return ""
     if len(pages) == 1:
-        return f"p. {pages[0]}"
+        return text(lang, "page", page=pages[0])
     if pages == list(range(pages[0], pages[-1] + 1)):
-        return f"pp. {pages[0]}–{pages[-1]}"
-    return "pp. " + ", ".join(map(str, pages))
+        return text(lang, "pages", pages=f"{pages[0]}–{pages[-1]}")
+    return text(lang, "pages", pages=", ".join(map(str, pages)))
 
 
-def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool, pages: Sequence[int] = ()) -> str:
+def _card(passage: Passage, turn: int, quotes: Sequence[str], cited: bool, pages: Sequence[int] = (),
+          lang: str = EN) -> str:
     """``pages``: where the cited quotes are; the passage's own pages when none are given."""
     heading = " › ".join(passage.heading)
     name = Path(passage.source).name
     label = f"[{passage.n}]" if cited else f"({passage.n})"
-    page = page_label(pages or [p for p, _ in passage.pages])
+    page = page_label(pages or [p for p, _ in passage.pages], lang)
     return (
         f'<div class="rc-source{" rc-cited" if cited else ""}" id="{source_id(turn, passage.n) if cited else ""}">'
         f'<div class="rc-source-head"><span class="rc-n">{label}</span> '
         f'<span class="rc-file" title="{html.escape(passage.source)}">{html.escape(name)}</span>'
         + (f'<span class="rc-page">{page}</span>' if page else "") +
-        f'<span class="rc-score">score {passage.score:.4f} · dense {passage.dense_score:.3f} · '
-        f"keyword {passage.keyword_score:.2f}</span></div>"
+        f'<span class="rc-score">{_score(passage, lang)}</span></div>'
         f'<div class="rc-heading">{html.escape(heading) or "&nbsp;"}</div>'
         f'<div class="rc-text">{highlight(passage.text, quotes)}</div></div>'
     )
 
 
-def sources_html(answer: Answer, turn: int) -> str:
+def _score(passage: Passage, lang: str) -> str:
+    return text(lang, "score", score=f"{passage.score:.4f}", dense=f"{passage.dense_score:.3f}",
+                keyword=f"{passage.keyword_score:.2f}")
+
+
+def sources_html(answer: Answer, turn: int, lang: str = EN) -> str:
     """The sources of one answer: a card per cited passage (file, heading path, highlighted
     passage, score), then the other retrieved passages folded away."""
     if answer.refused or not answer.citations:
@@ -143,15 +150,15 @@ def sources_html(answer: Answer, turn: int) -> str:
             if citation.page is not None:
                 pages.setdefault(citation.n, []).append(citation.page)
         by_n = {p.n: p for p in answer.passages}
-        shown = "".join(_card(by_n[n], turn, q, cited=True, pages=pages.get(n, ())) for n, q in sorted(quotes.items())
-                        if n in by_n)
+        shown = "".join(_card(by_n[n], turn, q, cited=True, pages=pages.get(n, ()), lang=lang)
+                        for n, q in sorted(quotes.items()) if n in by_n)
     cited = {c.n for c in answer.citations}
     others = [p for p in answer.passages if p.n not in cited]
     rest = ""
     if others:
         rest = (
-            f"<details class=\"rc-others\"><summary>{len(others)} other retrieved passage(s)</summary>"
-            + "".join(_card(p, turn, (), cited=False) for p in others)
+            f'<details class="rc-others"><summary>{text(lang, "other_passages", n=len(others))}</summary>'
+            + "".join(_card(p, turn, (), cited=False, lang=lang) for p in others)
             + "</details>"
         )
     if not shown and not rest:
@@ -159,51 +166,49 @@ def sources_html(answer: Answer, turn: int) -> str:
     return f'<section class="rc-answer-sources" data-turn="{turn}">{shown}{rest}</section>'
 
 
-def sources_panel(turns: Sequence[tuple[int, str, str]]) -> str:
+def sources_panel(turns: Sequence[tuple[int, str, str]], lang: str = EN) -> str:
     """Sources of every answer of the conversation: the latest open, earlier ones folded.
 
     ``turns``: (turn, question, sources HTML) in conversation order.
     """
     if not turns:
-        return '<div class="rc-empty">Sources of the answers appear here.</div>'
+        return f'<div class="rc-empty">{text(lang, "sources_empty")}</div>'
     parts = []
     for i, (turn, question, body) in enumerate(reversed(turns)):
-        body = body or '<div class="rc-empty">No passage cited.</div>'
-        title = f"Answer {turn}: {html.escape(question)}"
+        body = body or f'<div class="rc-empty">{text(lang, "no_citation")}</div>'
+        title = text(lang, "answer_title", turn=turn, question=html.escape(question))
         parts.append(f'<details class="rc-turn" data-turn="{turn}"{" open" if i == 0 else ""}>'
                      f"<summary>{title}</summary>{body}</details>")
     return "".join(parts)
 
 
-def documents_html(rows: Sequence[dict[str, Any]]) -> str:
+def documents_html(rows: Sequence[dict[str, Any]], lang: str = EN) -> str:
     """The document list: name, chunks, size, when indexed."""
     if not rows:
-        return '<div class="rc-empty">No documents indexed.</div>'
+        return f'<div class="rc-empty">{text(lang, "no_documents")}</div>'
     body = "".join(
         "<tr>"
         f'<td title="{html.escape(r["source"])}">{html.escape(Path(r["source"]).name)}</td>'
         f'<td class="num">{r["n_chunks"]}</td>'
-        f'<td class="num">{r["n_chars"]:,} chars{_size(r.get("bytes"))}</td>'
+        f'<td class="num">{text(lang, "chars", n=format(r["n_chars"], ","))}{_size(r.get("bytes"))}</td>'
         f"<td>{html.escape(r['indexed_at'])}</td>"
         f'<td><code>{html.escape(r["doc_id"])}</code></td>'
         "</tr>"
         for r in rows
     )
-    return (
-        '<table class="rc-docs"><thead><tr><th>document</th><th>chunks</th><th>size</th>'
-        f"<th>indexed</th><th>id</th></tr></thead><tbody>{body}</tbody></table>"
-    )
+    head = "".join(f"<th>{text(lang, key)}</th>" for key in _COLUMNS)
+    return f'<table class="rc-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def not_indexed_html(names: Sequence[str]) -> str:
+_COLUMNS = ("col_document", "col_chunks", "col_size", "col_indexed", "col_id")
+
+
+def not_indexed_html(names: Sequence[str], lang: str = EN) -> str:
     """The files of the documents folder that the index does not hold, or nothing."""
     if not names:
         return ""
     items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
-    return (
-        '<div class="rc-not-indexed"><strong>Not indexed</strong>: saved in the documents folder but not '
-        f"in the index (an upload may have stopped before indexing).<ul>{items}</ul></div>"
-    )
+    return f'<div class="rc-not-indexed">{text(lang, "not_indexed")}<ul>{items}</ul></div>'
 
 
 def _size(n_bytes: int | None) -> str:
@@ -214,24 +219,29 @@ def _size(n_bytes: int | None) -> str:
     return f" · {n_bytes / 2**10:.1f} KiB"
 
 
-def update_html(result: dict[str, Any]) -> str:
+_UPDATE_KEYS = ("added", "updated", "unchanged", "removed")  # also the words for them in chat.ui.i18n
+
+
+def update_html(result: dict[str, Any], lang: str = EN) -> str:
     """The outcome of an upload or removal: added, updated, unchanged, removed, skipped with reasons."""
     parts = []
-    for key in ("added", "updated", "unchanged", "removed"):
+    for key in _UPDATE_KEYS:
         names = result.get(key) or []
         if names:
             items = ", ".join(html.escape(Path(n).name) for n in names)
-            parts.append(f"<li><strong>{key}</strong> ({len(names)}): {items}</li>")
+            parts.append(f"<li><strong>{text(lang, key)}</strong> ({len(names)}): {items}</li>")
     skipped = result.get("skipped") or []
     if skipped:
         items = "".join(
             f"<li>{html.escape(Path(s['file']).name)}: {html.escape(s['reason'])}</li>" for s in skipped
         )
-        parts.append(f'<li class="rc-skipped"><strong>skipped</strong> ({len(skipped)}):<ul>{items}</ul></li>')
+        parts.append(f'<li class="rc-skipped"><strong>{text(lang, "skipped")}</strong> ({len(skipped)}):'
+                     f"<ul>{items}</ul></li>")
     if not parts:
-        parts.append("<li>nothing changed</li>")
+        parts.append(f"<li>{text(lang, 'nothing_changed')}</li>")
     tail = ""
     if "n_documents" in result:
-        tail = (f'<div class="rc-note">index: {result["n_documents"]} documents, {result["n_chunks"]} chunks '
-                f'({result.get("seconds", 0):.1f} s)</div>')
+        note = text(lang, "index_note", documents=result["n_documents"], chunks=result["n_chunks"],
+                    seconds=f'{result.get("seconds", 0):.1f}')
+        tail = f'<div class="rc-note">{note}</div>'
     return f'<ul class="rc-update">{"".join(parts)}</ul>{tail}'

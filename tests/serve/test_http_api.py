@@ -37,6 +37,14 @@ def test_the_ui_is_served_at_the_root(server):
     assert page.status_code == 200 and "gradio" in page.text.lower()
 
 
+def test_the_mounted_ui_carries_both_languages(server):
+    """``mount_gradio_app`` gets the UI's gr.I18n: its config hands both tables to the browser."""
+    from chat.ui.i18n import WORDS
+
+    translations = httpx.get(server.url + "/config", timeout=30).json()["i18n_translations"]
+    assert translations == WORDS
+
+
 def test_ask_equals_the_cli_json(server):
     served = httpx.post(server.api + "/ask", json={"question": QUESTION}, timeout=120)
     assert served.status_code == 200
