@@ -94,6 +94,9 @@ def setup_logging(level: str | None = None) -> str:
     root.setLevel(name)
     for logger in CONTENT_AT_INFO:
         logging.getLogger(logger).setLevel(logging.NOTSET if name == "DEBUG" else logging.WARNING)
+        for child_name, child in list(logging.root.manager.loggerDict.items()):  # a level set on a child
+            if child_name.startswith(logger + ".") and isinstance(child, logging.Logger):  # would win
+                child.setLevel(logging.NOTSET)
     return name
 
 
