@@ -80,7 +80,8 @@ def report(run: LoadRun, load_average: str, limits: str) -> str:
         "to the last answer)",
         f"- 5xx or broken connections: {len(run.server_errors)}; other 4xx: {len(run.other_errors)}; "
         f"429 busy: {run.busy}",
-        f"- answers different from the same question asked alone: {len(run.mismatches)}",
+        f"- answers different from the same question asked alone (by the old or the new index): "
+        f"{len(run.mismatches)}; answers only the new index gives: {len(run.from_new_index)}",
         f"- upload ({run.duration_s / 3:g} s in): {run.upload.line() if run.upload else 'none (--no-upload)'}",
     ]
     return "\n".join(lines) + "\n"

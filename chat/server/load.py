@@ -104,6 +104,15 @@ class LoadRun:
                 if r.reply is not None and not any(e.get((r.kind, r.question)) == r.reply for e in self.expected)]
 
     @property
+    def from_new_index(self) -> list[Result]:
+        """Replies that only the new index (after the upload) gives."""
+        if len(self.expected) < 2:
+            return []
+        before, after = self.expected[0], self.expected[-1]
+        return [r for r in self.results if r.reply is not None and r.reply == after.get((r.kind, r.question))
+                and r.reply != before.get((r.kind, r.question))]
+
+    @property
     def busy(self) -> int:
         return sum(r.status == 429 for r in self.results)
 
@@ -166,6 +175,12 @@ async def baseline(url: str, questions: Sequence[str]) -> dict[tuple[str, int], 
     return expected
 
 
+def plan(turn: int, n_questions: int) -> tuple[str, int]:
+    """A client's ``turn``-th request: each question by each route in turn, then the next question
+    (any ``n_questions``: every question and route comes up within ``len(KINDS) * n_questions`` turns)."""
+    return KINDS[turn % len(KINDS)], (turn // len(KINDS)) % n_questions
+
+
 async def upload(client: httpx.AsyncClient, kb: str = KB) -> Upload:
     """``POST /v1/kbs/{kb}/documents`` of one small new document (202 and a job), then
     ``GET /v1/jobs/{id}`` until the job ends."""
@@ -204,7 +219,9 @@ async def check_upload(url: str, outcome: Upload, kb: str = KB) -> None:
 async def measure(url: str, questions: Sequence[str], clients: int, duration_s: float,
                   with_upload: bool = True) -> LoadRun:
     """The expected replies, the load (with one upload a third of the way in), then the checks of
-    the upload; replies given during or after it may come from the old or the new index."""
+    the upload; replies given during or after it may come from the old or the new index. The
+    clients also ask the question about the uploaded document, whose answer the upload changes."""
+    questions = [*questions, UPLOAD_QUESTION] if with_upload else list(questions)
     expected = await baseline(url, questions)
     run = await run_load(url, questions, expected, clients, duration_s, with_upload, upload_at_s=duration_s / 3)
     if run.upload is not None:
@@ -224,9 +241,9 @@ async def run_load(url: str, questions: Sequence[str], expected: dict[tuple[str,
         start = time.perf_counter()
 
         async def one_client(n: int) -> None:
-            turn = n
+            turn = 7 * n  # the clients start at different questions
             while time.perf_counter() - start < duration_s:
-                kind, q = KINDS[turn % len(KINDS)], (turn * 7) % len(questions)
+                kind, q = plan(turn, len(questions))
                 turn += 1
                 began = time.perf_counter()
                 try:

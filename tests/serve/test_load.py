@@ -25,6 +25,8 @@ def test_a_short_load_with_an_upload_answers_every_question_as_alone(server):
         httpx.delete(f"{server.api}/kbs/default/documents/{UPLOAD_NAME}", timeout=120)
     before, after = run.expected
     assert len({reply.text for reply in before.values()}) > 1  # the questions get different answers
+    upload_question = len(questions)  # measure() adds it: the upload changes its answer
+    assert before[("ask", upload_question)] != after[("ask", upload_question)]
     answered = [r for r in run.results if r.status == 200]
     assert answered, "no request was answered"
     assert {r.kind for r in answered} == {"ask", "chat", "stream"}
@@ -57,6 +59,7 @@ def test_a_reply_unlike_its_questions_alone_is_a_mismatch():
                    Result("ask", 1, 429, 0, 0.0, None)]
     assert [r.question for r in run.mismatches] == [1]
     assert run.busy == 1 and run.server_errors == [] and run.other_errors == []
+    assert [r.reply.text for r in run.from_new_index] == ["丙 [1]"]
 
 
 def test_an_upload_missing_from_the_list_or_uncited_is_not_ok():
@@ -68,3 +71,12 @@ def test_an_upload_missing_from_the_list_or_uncited_is_not_ok():
     assert not Upload(**done, listed=True, cited=False).ok
     assert not Upload(**{**done, "added": ()}, listed=True, cited=True).ok
     assert "FAILED" in Upload(status=413, detail="too large").line()
+
+
+@pytest.mark.parametrize("n_questions", [1, 8, 9, 21])
+def test_each_client_asks_every_question_by_every_route(n_questions):
+    from chat.server.load import KINDS, plan
+
+    for start in (0, 7, 12):
+        asked = {plan(turn, n_questions) for turn in range(start, start + len(KINDS) * n_questions)}
+        assert asked == {(kind, q) for kind in KINDS for q in range(n_questions)}

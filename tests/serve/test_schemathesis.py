@@ -94,13 +94,14 @@ class Scratch:
             if case.path == "/v1/kbs" and "name" in case.body:
                 case.body["name"] = KB  # it exists: 409
 
-    def restore(self, case: schemathesis.Case, response) -> None:
+    def restore(self, case: schemathesis.Case, response: schemathesis.Response) -> None:
         """After a case that may have changed the scratch objects: let its upload job end (the next
         cases may follow it), make again whatever it deleted, and delete what it created."""
-        if case.method.upper() == "POST" and case.path.endswith("/documents") and response.status_code == 202:
+        upload = case.method.upper() == "POST" and case.path.endswith("/documents")
+        if upload and response.status_code == 202:
             self.job = response.json()["id"]
             self._follow(self.job)
-        if case.method.upper() == "DELETE" or case.path.endswith("/documents"):
+        if upload or case.method.upper() == "DELETE":
             self.make()
         made = response.json() if response.status_code == 201 else {}
         if case.path == "/v1/kbs" and made.get("name"):  # a KB of a generated name: the home stays as it was
