@@ -25,10 +25,23 @@ from chat.conversations import ConversationStore, Turn
 from chat.conversations.export import to_markdown
 from chat.conversations.types import DEFAULT_KB, Conversation, ConversationSummary, StoredMessage
 from chat.server.errors import APIError
+from chat.server.resource_models import (
+    ConversationDeleted,
+    ConversationDetail,
+    ConversationList,
+    ConversationOut,
+)
+from chat.server.schema import errors
 from chat.types import Answer
 
 router = APIRouter()
 MODEL_PREFIX = "ragchat/"
+# every route: 404 when conversations are off (conversations.enabled), 503 when the database fails
+UNAVAILABLE = errors(404, 503)
+
+
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"
 
 
 def caller(request: Request) -> str | None:
@@ -68,15 +81,21 @@ class Recording:
         return self.store.append(self.id, Turn(question, answer), user=self.user)
 
 
-def recording(request: Request, conversation_id: str | None,
-              history: list[tuple[str, str]]) -> tuple[Recording | None, list[tuple[str, str]]]:
+def recording(request: Request, conversation_id: str | None, history: list[tuple[str, str]],
+              kb: str | None = None) -> tuple[Recording | None, list[tuple[str, str]]]:
     """The conversation a request continues (404 if unknown) and the history to condense with: the
-    request's own, else the stored one."""
+    request's own, else the stored one. A conversation belongs to one knowledge base: a request
+    that names another one (``kb``) is a 409 ``conversation_kb_mismatch``."""
     if conversation_id is None:
         return None, history
     user = caller(request)
     store = store_of(request)
     conversation = store.get(conversation_id, user=user)
+    if kb is not None and kb.casefold() != conversation.summary.kb.casefold():
+        raise APIError(409, f"the conversation {conversation_id!r:.80} belongs to the knowledge base "
+                       f"{conversation.summary.kb!r}, not {kb!r:.80}; leave kb out (or use model "
+                       f"{MODEL_PREFIX + conversation.summary.kb!r}) to continue it",
+                       param="conversation_id", code="conversation_kb_mismatch")
     return Recording(store, conversation, user), history or conversation.history
 
 
@@ -106,7 +125,7 @@ def message_json(m: StoredMessage) -> dict[str, Any]:
             "answer": m.answer}
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=ConversationList, responses=UNAVAILABLE)
 def list_conversations(request: Request, offset: int = Query(0, ge=0, le=2**31 - 1),
                        limit: int | None = Query(None, ge=1, le=500)) -> dict[str, Any]:
     """The caller's conversations, the most recently changed first."""
@@ -116,30 +135,30 @@ def list_conversations(request: Request, offset: int = Query(0, ge=0, le=2**31 -
             "limit": page.limit, "has_more": page.has_more}
 
 
-@router.post("/conversations", status_code=201)
+@router.post("/conversations", status_code=201, response_model=ConversationOut, responses=UNAVAILABLE)
 def create_conversation(body: NewConversation, request: Request) -> dict[str, Any]:
     return summary_json(store_of(request).create(title=body.title, kb=kb_of(body.model), user=caller(request)))
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail, responses=UNAVAILABLE)
 def get_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
     """A conversation with its messages; each answer carries its Answer JSON (citations included)."""
     conversation = store_of(request).get(conversation_id, user=caller(request))
     return {**summary_json(conversation.summary), "messages": [message_json(m) for m in conversation.messages]}
 
 
-@router.patch("/conversations/{conversation_id}")
+@router.patch("/conversations/{conversation_id}", response_model=ConversationOut, responses=UNAVAILABLE)
 def rename_conversation(conversation_id: str, body: Rename, request: Request) -> dict[str, Any]:
     return summary_json(store_of(request).rename(conversation_id, body.title, user=caller(request)))
 
 
-@router.delete("/conversations/{conversation_id}")
+@router.delete("/conversations/{conversation_id}", response_model=ConversationDeleted, responses=UNAVAILABLE)
 def delete_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
     store_of(request).delete(conversation_id, user=caller(request))
     return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
 
-@router.get("/conversations/{conversation_id}/markdown", response_class=PlainTextResponse)
-def export_conversation(conversation_id: str, request: Request) -> PlainTextResponse:
+@router.get("/conversations/{conversation_id}/markdown", response_class=MarkdownResponse, responses=UNAVAILABLE)
+def export_conversation(conversation_id: str, request: Request) -> MarkdownResponse:
     conversation = store_of(request).get(conversation_id, user=caller(request))
-    return PlainTextResponse(to_markdown(conversation), media_type="text/markdown; charset=utf-8")
+    return MarkdownResponse(to_markdown(conversation))

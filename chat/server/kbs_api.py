@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict
 
 from chat.server.errors import APIError, not_ready
 from chat.server.jobs import Jobs
-from chat.server.state import libraries, library
+from chat.server.resource_models import DocumentList, JobOut, KBDeleted, KBList, KBStatus, Report
+from chat.server.schema import errors
+from chat.server.state import LOAD_WAIT_S, libraries, library
 from chat.ui.documents import Library, Upload
 from ragchat.errors import IndexNotFoundError, RagchatError
 from ragchat.kbs import KnowledgeBase
@@ -62,32 +64,35 @@ def _status(request: Request, kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _loaded(request: Request, kb: str) -> Library:
-    """The library of ``kb`` once its index is open (503 before; its error if it cannot be)."""
+    """The library of ``kb`` once its index is open: a KB opened on first use is waited for (as the
+    answer routes do, ``LOAD_WAIT_S``); 503 while its index is first built or takes longer; its
+    error if it cannot be opened."""
     docs = library(request, kb)
-    if not docs.ready:
-        raise not_ready(f"the knowledge base {docs.settings.kb!r} is still loading; try again in a moment")
-    docs.wait_loaded()
+    try:
+        docs.wait_loaded(timeout=0 if docs.first_build else LOAD_WAIT_S)
+    except TimeoutError:
+        raise not_ready(f"the knowledge base {docs.settings.kb!r} is still loading; try again in a moment") from None
     return docs
 
 
-@router.get("/kbs")
+@router.get("/kbs", response_model=KBList)
 def list_kbs(request: Request) -> dict[str, Any]:
     registry = libraries(request).registry
     return {"object": "list", "data": [_status(request, kb) for kb in registry.list()]}
 
 
-@router.post("/kbs", status_code=201)
+@router.post("/kbs", status_code=201, response_model=KBStatus, responses=errors(409))
 def create_kb(body: CreateKB, request: Request) -> dict[str, Any]:
     return _status(request, libraries(request).create(body.name))
 
 
-@router.get("/kbs/{kb}")
+@router.get("/kbs/{kb}", response_model=KBStatus)
 def get_kb(kb: str, request: Request) -> dict[str, Any]:
     request.state.model = kb
     return _status(request, libraries(request).registry.get(kb))
 
 
-@router.delete("/kbs/{kb}")
+@router.delete("/kbs/{kb}", response_model=KBDeleted, responses=errors(409, 429))
 def delete_kb(kb: str, request: Request) -> dict[str, Any]:
     request.state.model = kb
     name = libraries(request).registry.get(kb).name
@@ -95,7 +100,7 @@ def delete_kb(kb: str, request: Request) -> dict[str, Any]:
     return {"object": "kb", "name": name, "deleted": True}
 
 
-@router.get("/kbs/{kb}/documents")
+@router.get("/kbs/{kb}/documents", response_model=DocumentList, responses=errors(503))
 def list_documents(kb: str, request: Request) -> dict[str, Any]:
     request.state.model = kb
     docs = _loaded(request, kb)
@@ -105,7 +110,7 @@ def list_documents(kb: str, request: Request) -> dict[str, Any]:
     return {"object": "list", "kb": docs.settings.kb, "data": rows}
 
 
-@router.post("/kbs/{kb}/documents", status_code=202)
+@router.post("/kbs/{kb}/documents", status_code=202, response_model=JobOut, responses=errors(503))
 async def upload_documents(kb: str, request: Request, files: list[UploadFile] = File(...)) -> JSONResponse:
     """Save the uploads to a temporary folder, and index them in a job (202: ``GET /v1/jobs/{id}``)."""
     request.state.model = kb
@@ -138,7 +143,7 @@ async def upload_documents(kb: str, request: Request, files: list[UploadFile] = 
     return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
 
-@router.delete("/kbs/{kb}/documents/{doc}")
+@router.delete("/kbs/{kb}/documents/{doc}", response_model=Report, responses=errors(429, 503))
 def delete_document(kb: str, doc: str, request: Request) -> dict[str, Any]:
     """Remove one document (its id, or its file name when only one has it) and its uploaded file."""
     request.state.model = kb
@@ -150,7 +155,7 @@ def delete_document(kb: str, doc: str, request: Request) -> dict[str, Any]:
     return result.to_dict()
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     job = request.app.state.jobs.get(job_id)
     if job is None:

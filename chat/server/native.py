@@ -1,5 +1,6 @@
 """``POST /v1/ask``: the ``Answer`` JSON, as ``ragchat ask --json`` prints it, from the knowledge
-base ``kb`` (default: the server's)."""
+base ``kb`` (default: the conversation's with a ``conversation_id``, else the server's; a ``kb``
+other than the conversation's is a 409)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from chat.request import checked_k
 from chat.server.models import AnswerOut
 from chat.server.schema import errors
 from chat.server.conversations_api import recording
-from chat.server.state import live_service
+from chat.server.state import library, live_service
 from chat.ui.sessions import AnswererChoice, answer_once, parse_history
 
 router = APIRouter()
@@ -32,10 +33,15 @@ class AskRequest(BaseModel):
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     k = checked_k(body.k)
     history = parse_history(body.history)
-    if body.kb is not None:
-        request.state.model = body.kb
-    service = live_service(request, body.kb)
-    record, history = recording(request, body.conversation_id, history)
+    kb = body.kb
+    if kb is not None:
+        request.state.model = kb
+        kb = library(request, kb).settings.kb  # its own spelling; 404 if unknown
+    record, history = recording(request, body.conversation_id, history, kb)  # 409: another KB's
+    if kb is None and record is not None:
+        kb = record.conversation.summary.kb
+    request.state.model = library(request, kb).settings.kb  # the KB that answers, for the request log
+    service = live_service(request, kb)
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     answer = answer_once(service, body.question, history, choice, k)
     if record is None:

@@ -124,7 +124,7 @@ def chat_completions(body: ChatRequest, request: Request):
     kb = _checked_kb(request, body.model)
     question, history = question_and_history(body.messages)
     service = live_service(request, kb)
-    record, history = recording(request, body.conversation_id, history)  # an unknown id: 404 now
+    record, history = recording(request, body.conversation_id, history, kb)  # unknown: 404; another KB's: 409
     choice = AnswererChoice("llm" if service.endpoint is not None else "extractive")
     events = stream_answer(service, question, history, choice, None)
     first = next(events)  # a bad question fails here, before the response starts

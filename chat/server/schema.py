@@ -4,9 +4,10 @@ FastAPI documents the routes and their response models; :func:`openapi` then add
 operation (new routes included), the errors the server's own machinery can answer, all in OpenAI's
 error shape (:class:`chat.server.models.ErrorResponse`):
 
-* 401 everywhere (``serve.tokens``); 400, 413 and 422 where there is a body; 422 where there are
-  parameters, 404 where there are path parameters;
-* 429 and 503 on the answer routes (:data:`chat.server.busy.ANSWER_ROUTES`);
+* 401 everywhere (``serve.tokens``); 403 on the routes that need an admin token
+  (:func:`chat.server.auth.is_admin_route`); 400, 413 and 422 where there is a body; 422 where
+  there are parameters, 404 where there are path parameters;
+* 409 (an empty KB), 429 and 503 on the answer routes (:data:`chat.server.busy.ANSWER_ROUTES`);
 * any other error a route declares itself (``responses=errors(404, 503)``) gets the error shape too.
 
 The schema is checked in as ``docs/openapi.json``; regenerate it with
@@ -22,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from chat.server.auth import is_admin_route
 from chat.server.busy import ANSWER_ROUTES
 from chat.server.models import ErrorResponse
 
@@ -29,12 +31,13 @@ ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 DESCRIPTIONS = {
     400: "Bad request: the body is not JSON, no user message, an empty question, a malformed history",
     401: "No bearer token, or a wrong one (when `serve.tokens` is set)",
-    403: "Not allowed",
+    403: "Not allowed: a read-only token (`serve.tokens`) on a route that changes knowledge bases or documents",
     404: "Unknown model, knowledge base or object",
+    409: "Conflicts with the knowledge base's state (it exists, it is protected, it holds no documents)",
     413: "The request body is larger than `serve.max_body_kb`",
     422: "A field of the wrong type or out of range",
     429: "Busy: `serve.max_concurrent` answers computing and `serve.max_waiting` waiting; see `Retry-After`",
-    503: "The index is still loading, or cannot be opened",
+    503: "The index is still loading, or cannot be opened; or the conversation database failed",
 }
 
 
@@ -75,7 +78,9 @@ def _document_errors(method: str, path: str, operation: dict[str, Any]) -> None:
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
     if (method, path) in ANSWER_ROUTES:
-        statuses |= {429, 503}
+        statuses |= {409, 429, 503}
+    if is_admin_route(method, path):
+        statuses.add(403)
     responses = operation.setdefault("responses", {})
     statuses |= {int(s) for s in responses if s.isdigit() and int(s) >= 400}
     for status in sorted(statuses):

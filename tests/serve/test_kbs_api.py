@@ -164,3 +164,48 @@ def test_the_upload_limit_is_files_times_the_file_limit(guarded: Server):
     assert accepted.status_code == 202
     job = follow(guarded.api, accepted.json(), headers=admin)
     assert "larger than the 1 MiB limit" in job["result"]["skipped"][0]["reason"]
+
+
+def _log_line(server: Server, response: httpx.Response) -> str:
+    """The request log line of ``response`` (by its X-Request-ID)."""
+    request_id = response.headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [line for line in server.log_text().splitlines() if f" {request_id} " in line]
+        if lines:
+            return lines[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no log line for {request_id}")
+
+
+def test_a_conversation_is_answered_from_its_own_knowledge_base(server: Server):
+    """/v1/ask with a conversation and no kb answers from the conversation's KB; naming another KB
+    is a 409; the request log names the KB that answered, the default one's too."""
+    api, kb = server.api, "会话库"
+    assert httpx.post(f"{api}/kbs", json={"name": kb}).status_code == 201
+    try:
+        job = follow(api, upload(api, kb, [("farm.txt", FARM.encode())]).json())
+        assert job["state"] == "done", job
+        conversation = httpx.post(f"{api}/conversations", json={"model": f"ragchat/{kb}"}).json()
+        asked = httpx.post(f"{api}/ask", json={"question": FARM_QUESTION, "conversation_id": conversation["id"]},
+                           timeout=120)
+        assert asked.status_code == 200 and "210" in asked.json()["answer"], asked.text
+        assert {Path(c["source"]).name for c in asked.json()["citations"]} == {"farm.txt"}
+        assert f" model={kb} status=200 " in _log_line(server, asked)
+
+        other = httpx.post(f"{api}/ask", json={"question": QUESTION, "conversation_id": conversation["id"],
+                                               "kb": "default"}, timeout=120)
+        assert assert_error(other, 409)["code"] == "conversation_kb_mismatch"
+        chat = httpx.post(f"{api}/chat/completions", timeout=120, json={
+            "model": "ragchat/default", "conversation_id": conversation["id"],
+            "messages": [{"role": "user", "content": QUESTION}]})
+        assert assert_error(chat, 409)["code"] == "conversation_kb_mismatch"
+        turns = httpx.get(f"{api}/conversations/{conversation['id']}").json()["turns"]
+        assert turns == 1  # the refused requests stored nothing
+
+        plain = httpx.post(f"{api}/ask", json={"question": QUESTION}, timeout=120)
+        assert plain.status_code == 200 and FIGURE in plain.json()["answer"]
+        assert " POST /v1/ask model=default status=200 " in _log_line(server, plain)
+        httpx.delete(f"{api}/conversations/{conversation['id']}")
+    finally:
+        httpx.delete(f"{api}/kbs/{kb}", timeout=60)
