@@ -93,7 +93,8 @@ def setup_logging(level: str | None = None) -> str:
     root.addHandler(handler)
     root.setLevel(name)
     for logger in CONTENT_AT_INFO:
-        logging.getLogger(logger).setLevel(logging.NOTSET if name == "DEBUG" else logging.WARNING)
+        # DEBUG set here, not NOTSET: SQLAlchemy puts its own root logger ("sqlalchemy") at WARNING on import
+        logging.getLogger(logger).setLevel(logging.DEBUG if name == "DEBUG" else logging.WARNING)
         for child_name, child in list(logging.root.manager.loggerDict.items()):  # a level set on a child
             if child_name.startswith(logger + ".") and isinstance(child, logging.Logger):  # would win
                 child.setLevel(logging.NOTSET)
