@@ -1,12 +1,13 @@
 """Keyword quality on Milvus: its own BM25 (jieba analyzer) against our sparse BM25 vectors.
 
-    python -m index.milvus.bench [--distractors]
+    python -m index.milvus.bench [--distractors] [--answers]
 
 Builds the bundled report (with ``--distractors``, plus the 848 CMRC 2018 dev
 passages) once in memory, writes the same chunks and vectors into a throw-away
 Milvus Lite file, then scores the report dev set (hit@1/3/5, MRR@10, as
 eval.retrieval_bench) for FAISS + bm25s and for Milvus with each keyword side,
-in keyword and hybrid mode, with the latency of each search. Vectors come from
+in keyword and hybrid mode, with the latency of each search; with ``--answers``,
+how many dev questions get the same answer on both backends. Vectors come from
 the embedding cache under ``$RAGCHAT_HOME``. docs/scale.md holds the figures.
 """
 
@@ -42,7 +43,7 @@ def _latency_ms(retriever: HybridRetriever, questions: list[str]) -> tuple[float
     return round(statistics.median(times), 2), round(times[int(0.95 * (len(times) - 1))], 2)
 
 
-def run(distractors: bool) -> list[dict]:
+def run(distractors: bool, answers: bool = False) -> list[dict]:
     base = load_settings()
     settings = base.model_copy(update={"index": base.index.model_copy(update={"embed_sentences": False})})
     docs = [load_file(bundled_report())]
@@ -75,8 +76,25 @@ def run(distractors: bool) -> list[dict]:
                 rows.append(row)
                 print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
         print(f"milvus write: {write_s:.1f} s for {len(snapshot.chunks)} chunks", file=sys.stderr)
+        if answers:
+            differ = same_answers(snapshot, loaded, settings, embeddings, questions)
+            print(f"answers: {len(questions) - len(differ)}/{len(questions)} the same on both backends; "
+                  f"differ: {differ}", file=sys.stderr)
         store.close()
     return rows
+
+
+def same_answers(faiss_snapshot, milvus_snapshot, settings, embeddings, questions: list[str]) -> list[str]:
+    """The questions whose answer (text, refusal, citations) differs between the two backends."""
+    from chat.service import AnswerService
+
+    services = [AnswerService(settings, snap, embeddings) for snap in (faiss_snapshot, milvus_snapshot)]
+    differ = []
+    for q in questions:
+        a, b = (s.answer(q) for s in services)
+        if (a.text, a.refused, [c.chunk_id for c in a.citations]) != (b.text, b.refused, [c.chunk_id for c in b.citations]):
+            differ.append(q)
+    return differ
 
 
 def markdown(rows: list[dict]) -> str:
@@ -89,8 +107,9 @@ def markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--distractors", action="store_true", help="mix in the 848 CMRC 2018 dev passages")
+    parser.add_argument("--answers", action="store_true", help="also compare the answers on the whole dev set")
     args = parser.parse_args(argv)
-    print(markdown(run(args.distractors)))
+    print(markdown(run(args.distractors, args.answers)))
 
 
 if __name__ == "__main__":

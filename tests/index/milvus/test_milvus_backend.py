@@ -211,3 +211,13 @@ def test_excluded_documents_are_filtered_in_milvus(report_on_both):
     for mode in ("dense", "keyword", "hybrid"):
         assert retriever.search("肉牛养殖量达到多少？", k=3, mode=mode, exclude_docs=[doc_id]) == []
         assert retriever.search("肉牛养殖量达到多少？", k=3, mode=mode, exclude_docs=["another"])
+
+
+def test_the_answer_path_gives_the_same_answers_on_both_backends(report_on_both):
+    """A sample of 15 dev questions through AnswerService: at most one answer may differ (a
+    fusion tie broken otherwise); the full dev-set figure is in docs/scale.md."""
+    from index.milvus.bench import same_answers
+
+    (s, faiss_snap, emb), (_, milvus_snap, _) = report_on_both["faiss"], report_on_both["milvus"]
+    questions = _dev_questions(15)
+    assert len(same_answers(faiss_snap, milvus_snap, s, emb, questions)) <= 1
