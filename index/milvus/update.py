@@ -37,6 +37,8 @@ def update_milvus(
     store = MilvusStore(settings, index_dir)
     try:
         old = _open_old(store, settings)
+        if rebuild and old is None:  # nothing to rebuild from: build from the configured corpus
+            add, rebuild = settings.corpus_paths, False
         if old is not None and not rebuild:
             check_model(old.manifest, local._model_id(embeddings))
         records = dict(old.documents) if old else {}

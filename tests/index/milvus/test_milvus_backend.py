@@ -221,3 +221,41 @@ def test_the_answer_path_gives_the_same_answers_on_both_backends(report_on_both)
     (s, faiss_snap, emb), (_, milvus_snap, _) = report_on_both["faiss"], report_on_both["milvus"]
     questions = _dev_questions(15)
     assert len(same_answers(faiss_snap, milvus_snap, s, emb, questions)) <= 1
+
+
+# --- migrate ---------------------------------------------------------------------------------
+
+
+def test_migrate_copies_a_faiss_index_without_embedding(settings, docs, tmp_path):
+    from click.testing import CliRunner
+
+    from index.store import load_snapshot
+    from ragchat.cli.main import cli
+
+    faiss = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "faiss"})})
+    _add(faiss, docs / "report.txt", docs / "a.txt")
+    env = {"RAGCHAT_HOME": str(settings.home), "RAGCHAT_INDEX__DIR": str(settings.index_dir),
+           "RAGCHAT_INDEX__MILVUS_URI": settings.index.milvus_uri}
+    result = CliRunner().invoke(cli, ["index", "migrate", "--to", "milvus"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "copied 2 documents" in result.output
+    again = CliRunner().invoke(cli, ["index", "migrate", "--to", "milvus"], env=env)
+    assert again.exit_code == 1 and "--replace" in again.output
+
+    emb = embeddings_from_settings(settings)
+    local = load_snapshot(settings.index_dir)
+    moved = open_index(settings, emb, build_if_missing=False)
+    try:
+        assert [c.id for c in sorted(moved.chunks, key=lambda c: c.id)] == [c.id for c in sorted(local.chunks, key=lambda c: c.id)]
+        assert moved.documents == local.documents
+        for chunk in local.chunks:  # the vectors are copied, not embedded again
+            assert (moved.vectors[moved.row(chunk.id)] == local.vectors[local.row(chunk.id)]).all()
+        doc = next(d for d, r in local.documents.items() if r.source.endswith("a.txt"))
+        assert moved.document_text(doc) == local.document_text(doc)
+        hits = HybridRetriever.from_settings(moved, emb, settings).invoke("今年新建公园多少个?", k=3)
+        assert any("公园14个" in d.page_content for d in hits)
+    finally:
+        moved.close()
+        local.close()
+    # the Milvus index then takes the usual incremental updates
+    assert len(_add(settings, docs / "a.txt", docs / "b.txt").added) == 1
