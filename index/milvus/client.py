@@ -8,6 +8,7 @@ cannot be reached (or a Lite file held by another process) is
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -42,6 +43,14 @@ def collection_name(index_dir: Path) -> str:
     return f"ragchat_{clean}"
 
 
+class _LiteUnimplemented(logging.Filter):
+    """Milvus Lite's in-process server logs an error, traceback and all, for each call it does not
+    implement (pymilvus asks for timestamps while it waits for an index, then does without)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage()
+
+
 def connect(settings: Settings) -> Any:
     """A ``MilvusClient`` for the configured URI."""
     try:
@@ -54,6 +63,9 @@ def connect(settings: Settings) -> Any:
     kwargs: dict[str, Any] = {"uri": uri, "timeout": CONNECT_TIMEOUT_S}
     if is_lite(uri):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        server_log = logging.getLogger("grpc._server")
+        if not any(isinstance(f, _LiteUnimplemented) for f in server_log.filters):
+            server_log.addFilter(_LiteUnimplemented())
     else:
         token = os.environ.get(settings.index.milvus_token_env, "")
         if token:

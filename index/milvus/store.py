@@ -247,6 +247,8 @@ class MilvusStore:
             for i, part in enumerate(_parts(body))])
         self._set_pointer(Pointer(gen, False, gen + 1))  # the commit point
         self.clean(gen, {f"{d}@{g}" for d, g in live.items()})
+        for name in (self.name, self.meta_name):  # sealed, indexed segments: searches no longer scan rows
+            self.client.flush(name)
         return f"g-{gen}"
 
     def _write_documents(
