@@ -24,6 +24,10 @@ def open_index(
     the builder's pid), whose documents are then found unchanged.
     """
     model_id = str(getattr(embeddings, "model_id", ""))
+    if settings.index.backend == "milvus":
+        from index.milvus.update import open_milvus
+
+        return open_milvus(settings, embeddings, build_if_missing, progress, on_wait)
     try:
         return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)
     except IndexNotFoundError:

@@ -59,6 +59,7 @@ class HybridRetriever(BaseRetriever):
     dense_weight: float = Field(default=1.0, ge=0)
     keyword_weight: float = Field(default=1.0, ge=0)
     caption_weight: float = Field(default=1.0, ge=0, le=1)
+    milvus_keyword: str = "ours"  # with a Milvus snapshot: `ours` (our sparse BM25) or `milvus` (its BM25)
 
     @classmethod
     def from_settings(cls, snapshot: Snapshot, embeddings: Embeddings, settings: Any, **overrides: Any) -> "HybridRetriever":
@@ -66,6 +67,7 @@ class HybridRetriever(BaseRetriever):
         params = dict(
             k=r.k, mode=r.mode, candidates=r.candidates, rrf_k=r.rrf_k,
             dense_weight=r.dense_weight, keyword_weight=r.keyword_weight, caption_weight=r.caption_weight,
+            milvus_keyword=settings.index.milvus_keyword,
         )
         params.update(overrides)
         return cls(snapshot=snapshot, embeddings=embeddings, **params)
@@ -105,6 +107,8 @@ class HybridRetriever(BaseRetriever):
         if k <= 0 or not self.snapshot.chunks or not query.strip():
             return []
         depth = max(self.candidates, k)
+        if hasattr(self.snapshot, "milvus_candidates"):  # index.backend = "milvus": the search runs there
+            return self._search_milvus(query, k, mode, qvec, keyword_query, exclude_docs, depth)
         excluded = self._excluded_rows(exclude_docs)
         dense: list[tuple[str, float]] = []
         if mode in ("dense", "hybrid"):
@@ -131,6 +135,37 @@ class HybridRetriever(BaseRetriever):
                     ((cid, s * self.caption_weight if kinds[cid] == "caption" else s) for cid, s in ranked),
                     key=lambda item: -item[1],
                 )
+        return self._finish(query, ranked, k, dense, keyword, qvec)
+
+    def _search_milvus(self, query, k, mode, qvec, keyword_query, exclude_docs, depth) -> list[Document]:
+        """Candidates from Milvus; hybrid fused there by RRF when both sides weigh the same
+        (Milvus' RRF has no weights), else fused here like the FAISS path."""
+        if mode in ("dense", "hybrid") and qvec is None:
+            qvec = self.query_vector(query)
+        same_weights = self.dense_weight == self.keyword_weight > 0
+        field = "bm25" if self.milvus_keyword == "milvus" else "sparse"
+        dense, keyword, fused = self.snapshot.milvus_candidates(
+            mode, qvec, keyword_query or query, depth, frozenset(exclude_docs), field, self.rrf_k, same_weights)
+        if mode == "dense":
+            ranked = dense
+        elif mode == "keyword":
+            ranked = keyword
+        elif fused is not None:
+            ranked = fused
+        else:
+            ranked = rrf_fuse(
+                [([c for c, _ in dense], self.dense_weight), ([c for c, _ in keyword], self.keyword_weight)],
+                self.rrf_k,
+            )
+        return self._finish(query, ranked, k, dense, keyword, qvec, demote=mode == "hybrid")
+
+    def _finish(self, query, ranked, k, dense, keyword, qvec, demote: bool = False) -> list[Document]:
+        if demote and self.caption_weight < 1:
+            kinds = {cid: self.snapshot.chunks[self.snapshot.row(cid)].kind for cid, _ in ranked}
+            ranked = sorted(
+                ((cid, s * self.caption_weight if kinds[cid] == "caption" else s) for cid, s in ranked),
+                key=lambda item: -item[1],
+            )
         ranked = ranked[:k]
         if qvec is None and ranked:
             qvec = self.query_vector(query)

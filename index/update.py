@@ -153,6 +153,13 @@ def update_index(
     """
     started = time.perf_counter()
     report = UpdateReport()
+    if settings.index.backend == "milvus":
+        from index.milvus.update import update_milvus
+
+        with index_lock(index_dir, wait, on_wait):
+            update_milvus(index_dir, settings, embeddings, add, remove, rebuild, progress, report)
+        report.seconds = time.perf_counter() - started
+        return report
     with index_lock(index_dir, wait, on_wait):
         old, recovered = _open_old(index_dir, embeddings, rebuild, report)
         try:

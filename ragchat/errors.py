@@ -105,6 +105,10 @@ class IndexLockedError(IndexStoreError):
     """Another process is changing the index."""
 
 
+class IndexBackendUnavailableError(IndexStoreError):
+    """The index backend (a Milvus server, or Milvus Lite's local process) cannot be reached."""
+
+
 # --- chat -------------------------------------------------------------------
 
 

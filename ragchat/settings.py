@@ -177,12 +177,48 @@ class IndexSettings(_Section):
         "answer selector's sentence-to-question similarity (docs/chat.md). Off: a sentence is embedded "
         "the first time it is a candidate, which adds about 25 ms a sentence to that answer.",
     )
+    backend: str = Field(
+        default="faiss",
+        description="Where chunks are searched: `faiss` (index folders on this machine) or `milvus` "
+        "(one Milvus collection per knowledge base at `index.milvus_uri`; docs/scale.md).",
+    )
+    milvus_uri: str = Field(
+        default="",
+        description="With `index.backend = \"milvus\"`: a local file path (`.db`, Milvus Lite, embedded) or "
+        "`http(s)://host:19530` (a Milvus server or cluster). Empty means `<home>/milvus.db`.",
+    )
+    milvus_token_env: str = Field(
+        default="MILVUS_TOKEN",
+        description="The environment variable holding the token (`user:password` or an API key) for a "
+        "Milvus server; unset means no token. Never used for Milvus Lite.",
+    )
+    milvus_keyword: str = Field(
+        default="ours",
+        description="The keyword side of Milvus' hybrid search: `ours` (sparse BM25 vectors from ragchat's "
+        "tokenizer, which keeps `131.7万头` whole) or `milvus` (Milvus' own BM25 with its jieba analyzer). "
+        "Chosen by the measurement in docs/scale.md.",
+    )
     first_build_wait_s: float = Field(
         default=900.0,
         ge=0,
         description="When another process is building the index for the first time, how long a reader "
         "(`ask`, the UI) waits for that build instead of failing (docs/reliability.md).",
     )
+
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in ("faiss", "milvus"):
+            raise ValueError(f"unknown index backend {value!r}; use faiss or milvus")
+        return value
+
+    @field_validator("milvus_keyword")
+    @classmethod
+    def _known_keyword(cls, value: str) -> str:
+        if value not in ("ours", "milvus"):
+            raise ValueError(f"unknown milvus_keyword {value!r}; use ours or milvus")
+        return value
 
 
 class RetrievalSettings(_Section):

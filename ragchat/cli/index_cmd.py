@@ -89,10 +89,26 @@ def rebuild(ctx: click.Context, kb: str | None, index_dir: Path | None, wait: fl
     from index.store import versions
 
     settings = _settings(ctx, index_dir)
-    if not versions(settings.index_dir):
+    if settings.index.backend == "faiss" and not versions(settings.index_dir):
         _run(ctx, index_dir, wait, add=settings.corpus_paths)
         return
     _run(ctx, index_dir, wait, rebuild=True)
+
+
+@index.command()
+@click.option("--to", "to", type=click.Choice(["milvus"]), required=True, help="The backend to copy the index to.")
+@click.option("--replace", is_flag=True, help="Drop what the Milvus collection holds first.")
+@kb_option
+@index_dir_option
+@click.pass_context
+def migrate(ctx: click.Context, to: str, replace: bool, kb: str | None, index_dir: Path | None) -> None:
+    """Copy the live FAISS index into Milvus (`index.milvus_uri`), vectors and all: nothing is
+    embedded again. Then set `index.backend = "milvus"` (docs/scale.md)."""
+    from index.milvus.migrate import migrate_to_milvus
+
+    done = migrate_to_milvus(_settings(ctx, index_dir), replace=replace)
+    click.echo(f"copied {done.documents} documents, {done.chunks} chunks into Milvus collection "
+               f"{done.collection} at {done.uri} (generation {done.generation})")
 
 
 @index.command()

@@ -1,0 +1,374 @@
+"""One knowledge base as two Milvus collections, written by generations and flipped atomically.
+
+``<name>`` holds one row per chunk of each document generation: ``pk``
+(``<chunk id>@<generation>``), ``chunk_id``, ``doc_id``, ``doc_gen``
+(``<doc id>@<generation>``), ``text`` (what the index sees: heading and text,
+analysed by Milvus' jieba for its own BM25), ``chunk`` (the chunk as JSON: source,
+heading path, kind, pages, spans...), ``dense``, ``sparse`` (our BM25 terms,
+:mod:`index.milvus.sparse`) and ``bm25`` (Milvus' BM25 function output).
+
+``<name>_meta`` holds the rest as text rows: each document's text (``text``
+rows, in parts), the state of each generation (``state`` rows: the manifest,
+the document records and each live document's generation) and one
+``pointer`` row naming the live generation.
+
+An update writes the rows of its new and changed documents under a new
+generation, then its state, then upserts the pointer: that single-row write
+is the commit point. Only then are rows outside the live set deleted and the
+pointer marked ``exact``. Until then, and after a crash anywhere, searches
+filter on the live ``doc_gen`` values, so a reader sees the old state or the
+new one, never a mix (docs/scale.md, "Crash behaviour").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Collection
+
+import numpy as np
+
+from index.keyword.bm25 import KeywordIndex
+from index.milvus import sparse
+from index.milvus.client import collection_name, connect, is_lite, milvus_uri
+from index.store import DocRecord, Snapshot, check_model
+from index.update import embed_text
+from index.vector import VectorIndex
+from ingest.types import Chunk
+from ragchat.errors import CorruptIndexError, IndexNotFoundError
+from ragchat.settings import Settings
+
+PART = 20000  # characters of one text part: at most 60,000 bytes of UTF-8, under VARCHAR's 65,535
+TEXT_MAX = 65535
+BATCH = 256
+_LITE_USERS: dict[str, int] = {}  # Milvus Lite runs in this process: its server is stopped with its last user
+
+
+@dataclass(frozen=True)
+class Pointer:
+    gen: int
+    exact: bool  # the collection holds the live rows only (no filter needed)
+    next_gen: int
+
+
+def _parts(text: str) -> list[str]:
+    return [text[i:i + PART] for i in range(0, len(text), PART)] or [""]
+
+
+def _quote(values: Collection[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in sorted(values)) + "]"
+
+
+class MilvusStore:
+    """The collections of one knowledge base on one Milvus."""
+
+    def __init__(self, settings: Settings, index_dir: Path) -> None:
+        self.settings = settings
+        self.uri = milvus_uri(settings)
+        self.name = collection_name(index_dir)
+        self.meta_name = f"{self.name}_meta"
+        self.client = connect(settings)
+        self._loaded = False
+        if is_lite(self.uri):
+            _LITE_USERS[self.uri] = _LITE_USERS.get(self.uri, 0) + 1
+
+    def close(self) -> None:
+        """Close the connection; the last user of a Milvus Lite file stops its server (and its file lock)."""
+        if self.client is None:
+            return
+        self.client.close()
+        self.client = None
+        if is_lite(self.uri):
+            _LITE_USERS[self.uri] -= 1
+            if not _LITE_USERS[self.uri]:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.uri)
+
+    # --- schema ------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Whether both collections are there; they are loaded (made searchable) once found."""
+        if self._loaded:
+            return True
+        if not (self.client.has_collection(self.name) and self.client.has_collection(self.meta_name)):
+            return False
+        for name in (self.name, self.meta_name):
+            self.client.load_collection(name)
+        self._loaded = True
+        return True
+
+    def create(self, dimension: int) -> None:
+        from pymilvus import DataType, Function, FunctionType
+
+        c = self.client
+        if not c.has_collection(self.name):
+            s = c.create_schema(auto_id=False)
+            s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=512)
+            s.add_field("chunk_id", DataType.VARCHAR, max_length=256)
+            s.add_field("doc_id", DataType.VARCHAR, max_length=256)
+            s.add_field("doc_gen", DataType.VARCHAR, max_length=300)
+            s.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX, enable_analyzer=True,
+                        analyzer_params={"tokenizer": "jieba"})
+            s.add_field("chunk", DataType.JSON)
+            s.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+            s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+            s.add_field("bm25", DataType.SPARSE_FLOAT_VECTOR)
+            s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25,
+                                    input_field_names=["text"], output_field_names=["bm25"]))
+            ip = c.prepare_index_params()
+            ip.add_index("dense", index_type="FLAT", metric_type="IP")
+            ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+            ip.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+            c.create_collection(self.name, schema=s, index_params=ip, consistency_level="Strong")
+        if not c.has_collection(self.meta_name):
+            s = c.create_schema(auto_id=False)
+            s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=600)
+            s.add_field("kind", DataType.VARCHAR, max_length=16)
+            s.add_field("doc_gen", DataType.VARCHAR, max_length=300)
+            s.add_field("body", DataType.VARCHAR, max_length=TEXT_MAX)
+            s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field; unused
+            ip = c.prepare_index_params()
+            ip.add_index("v", index_type="FLAT", metric_type="L2")
+            c.create_collection(self.meta_name, schema=s, index_params=ip, consistency_level="Strong")
+        self.exists()
+
+    def drop(self) -> None:
+        for name in (self.name, self.meta_name):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+        self._loaded = False
+
+    # --- the pointer and the state ------------------------------------------------
+
+    def pointer(self) -> Pointer | None:
+        if not self.exists():
+            return None
+        rows = self.client.get(self.meta_name, ids=["pointer"], output_fields=["body"])
+        if not rows:
+            return None
+        body = json.loads(rows[0]["body"])
+        return Pointer(int(body["gen"]), bool(body["exact"]), int(body["next_gen"]))
+
+    def _set_pointer(self, pointer: Pointer) -> None:
+        body = json.dumps({"gen": pointer.gen, "exact": pointer.exact, "next_gen": pointer.next_gen})
+        self.client.upsert(self.meta_name, [{"pk": "pointer", "kind": "pointer", "doc_gen": "", "body": body,
+                                             "v": [0.0, 0.0]}])
+
+    def _meta_rows(self, kind: str, prefix: str) -> list[dict[str, Any]]:
+        """The ``kind`` rows whose pk starts with ``prefix``, in part order."""
+        rows = self.client.query(self.meta_name, filter=f'kind == "{kind}" and pk like "{prefix}%"',
+                                 output_fields=["pk", "body"], limit=16384)
+        return sorted(rows, key=lambda r: int(r["pk"].rsplit("#", 1)[1]))
+
+    def state(self, gen: int) -> dict[str, Any]:
+        rows = self._meta_rows("state", f"state@{gen}#")
+        try:
+            return json.loads("".join(r["body"] for r in rows))
+        except json.JSONDecodeError:
+            raise CorruptIndexError(f"Milvus collection {self.meta_name}: the state of generation {gen} is "
+                                    "incomplete; run `ragchat index rebuild`") from None
+
+    def document_text(self, doc_gen: str) -> str:
+        rows = self._meta_rows("text", f"text@{doc_gen}#")
+        if not rows:
+            raise CorruptIndexError(f"no text stored in Milvus for document {doc_gen}")
+        return "".join(r["body"] for r in rows)
+
+    # --- reading --------------------------------------------------------------------
+
+    def load(self, model_id: str | None = None, cache_dir: Path | None = None) -> "MilvusSnapshot":
+        """The live generation as a snapshot whose searches run in Milvus."""
+        pointer = self.pointer()
+        if pointer is None:
+            raise IndexNotFoundError(
+                f"no index in Milvus collection {self.name} at {self.uri}; build one with `ragchat index add PATH`")
+        state = self.state(pointer.gen)
+        manifest = state["manifest"]
+        if model_id is not None:
+            check_model(manifest, model_id)
+        live = {d: f"{d}@{g}" for d, g in state["live"].items()}
+        chunks, vectors = self._live_chunks(live, pointer.exact, int(manifest["embedding"]["dimension"]))
+        documents = {k: DocRecord(**v) for k, v in state["documents"].items()}
+        pairs = [(c.id, embed_text(c, manifest["embedding"]["with_headings"])) for c in chunks]
+        keyword = KeywordIndex.build(pairs, cache_dir=cache_dir)
+        vector_index = VectorIndex.build(vectors, hnsw_min=1 << 62)  # unused: search runs in Milvus
+        snap = MilvusSnapshot(manifest, chunks, vectors, documents, vector_index, keyword,
+                              pointer=f"g-{pointer.gen}")
+        snap.attach(self, pointer.gen, live)
+        return snap
+
+    def _live_chunks(self, live: dict[str, str], exact: bool, dim: int) -> tuple[list[Chunk], np.ndarray]:
+        expr = 'doc_gen != ""' if exact else f"doc_gen in {_quote(live.values())}"
+        fields = ["chunk_id", "chunk", "dense", "doc_id"]
+        rows: list[dict[str, Any]] = []
+        if is_lite(self.uri):  # Milvus Lite has no query window (nor the timestamps an iterator wants)
+            rows = self.client.query(self.name, filter=expr, output_fields=fields, limit=1 << 40)
+        else:
+            it = self.client.query_iterator(self.name, batch_size=1000, filter=expr, output_fields=fields)
+            try:
+                while batch := it.next():
+                    rows += batch
+            finally:
+                it.close()
+        chunks = [Chunk.from_dict(r["chunk"]) for r in rows]
+        rank = {d: i for i, d in enumerate(live)}
+        order = sorted(range(len(chunks)), key=lambda i: (rank.get(chunks[i].doc_id, -1), chunks[i].seq))
+        chunks = [chunks[i] for i in order]
+        vectors = np.asarray([rows[i]["dense"] for i in order], dtype=np.float32).reshape(len(order), dim)
+        return chunks, vectors
+
+    # --- writing --------------------------------------------------------------------
+
+    def commit(self, snapshot: Snapshot, texts: dict[str, str], old: "MilvusSnapshot | None") -> str:
+        """Make ``snapshot`` live: write its new and changed documents under a new generation,
+        then flip the pointer; returns the generation's name (``g-<n>``)."""
+        dim = int(snapshot.manifest["embedding"]["dimension"])
+        self.create(dim)
+        pointer = self.pointer() or Pointer(0, True, 1)
+        gen = pointer.next_gen
+        self._set_pointer(Pointer(pointer.gen, False, gen + 1))  # rows outside the live set may appear
+        old_live = old.live if old is not None else {}
+        live: dict[str, int] = {}
+        changed: list[str] = []
+        for doc_id, record in snapshot.documents.items():
+            if old is not None and doc_id in old_live and old.documents.get(doc_id) == record:
+                live[doc_id] = int(old_live[doc_id].rsplit("@", 1)[1])
+            else:
+                live[doc_id] = gen
+                changed.append(doc_id)
+        self._write_documents(snapshot, texts, changed, gen, old)
+        state = {"manifest": snapshot.manifest, "live": live,
+                 "documents": {k: asdict(v) for k, v in snapshot.documents.items()}}
+        body = json.dumps(state, ensure_ascii=True)
+        self.client.upsert(self.meta_name, [
+            {"pk": f"state@{gen}#{i}", "kind": "state", "doc_gen": "", "body": part, "v": [0.0, 0.0]}
+            for i, part in enumerate(_parts(body))])
+        self._set_pointer(Pointer(gen, False, gen + 1))  # the commit point
+        self.clean(gen, {f"{d}@{g}" for d, g in live.items()})
+        for name in (self.name, self.meta_name):  # sealed, indexed segments: searches no longer scan rows
+            self.client.flush(name)
+        return f"g-{gen}"
+
+    def _write_documents(
+        self, snapshot: Snapshot, texts: dict[str, str], doc_ids: list[str], gen: int, old: "MilvusSnapshot | None",
+    ) -> None:
+        wanted = set(doc_ids)
+        with_headings = snapshot.manifest["embedding"]["with_headings"]
+        sparse_of = sparse.chunk_vectors(snapshot.keyword)
+        rows = []
+        for i, chunk in enumerate(snapshot.chunks):
+            if chunk.doc_id not in wanted:
+                continue
+            rows.append({
+                "pk": f"{chunk.id}@{gen}", "chunk_id": chunk.id, "doc_id": chunk.doc_id,
+                "doc_gen": f"{chunk.doc_id}@{gen}", "text": embed_text(chunk, with_headings),
+                "chunk": chunk.to_dict(), "dense": snapshot.vectors[i].tolist(),
+                "sparse": sparse_of[chunk.id] or {0: 0.0},
+            })
+            if len(rows) >= BATCH:
+                self.client.insert(self.name, rows)
+                rows = []
+        if rows:
+            self.client.insert(self.name, rows)
+        meta = []
+        for doc_id in doc_ids:
+            text = texts[doc_id] if doc_id in texts else (old or snapshot).document_text(doc_id)
+            meta += [{"pk": f"text@{doc_id}@{gen}#{i}", "kind": "text", "doc_gen": f"{doc_id}@{gen}", "body": part,
+                      "v": [0.0, 0.0]} for i, part in enumerate(_parts(text))]
+        for i in range(0, len(meta), BATCH):
+            self.client.insert(self.meta_name, meta[i:i + BATCH])
+
+    def clean(self, gen: int, live: set[str]) -> None:
+        """Delete every row outside generation ``gen``'s live set, then mark the pointer exact."""
+        keep = _quote(live)
+        self.client.delete(self.name, filter=f"doc_gen not in {keep}")
+        self.client.delete(self.meta_name, filter=f'kind == "text" and doc_gen not in {keep}')
+        self.client.delete(self.meta_name, filter=f'kind == "state" and not (pk like "state@{gen}#%")')
+        pointer = self.pointer()
+        assert pointer is not None
+        self._set_pointer(Pointer(gen, True, pointer.next_gen))
+
+    # --- searching ------------------------------------------------------------------
+
+    def _filter(self, gen: int, live: dict[str, str], exclude: Collection[str]) -> str:
+        parts = []
+        pointer = self.pointer()
+        if pointer is None or pointer.gen != gen or not pointer.exact:
+            parts.append(f"doc_gen in {_quote(live.values())}")
+        if exclude:
+            parts.append(f"doc_id not in {_quote(exclude)}")
+        return " and ".join(parts)
+
+    def _request(self, field: str, data: Any, depth: int):
+        from pymilvus import AnnSearchRequest
+
+        return AnnSearchRequest(data=[data], anns_field=field, param={}, limit=depth)
+
+    def search(self, field: str, data: Any, depth: int, expr: str) -> list[tuple[str, float]]:
+        hits = self.client.search(self.name, data=[data], anns_field=field, limit=depth, filter=expr,
+                                  output_fields=["chunk_id"])[0]
+        return [(h["entity"]["chunk_id"], _score(field, h["distance"])) for h in hits]
+
+    def hybrid(self, requests: list[tuple[str, Any]], depth: int, expr: str, rrf_k: int) -> list[tuple[str, float]]:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        reqs = [AnnSearchRequest(data=[data], anns_field=field, param={}, limit=depth, expr=expr or None)
+                for field, data in requests]
+        hits = self.client.hybrid_search(self.name, reqs, RRFRanker(rrf_k), limit=depth,
+                                         output_fields=["chunk_id"])[0]
+        return [(h["entity"]["chunk_id"], float(h["distance"])) for h in hits]
+
+
+def _score(field: str, distance: float) -> float:
+    """Milvus Lite reports BM25 as a negative distance; the retriever wants the score."""
+    return abs(float(distance)) if field == "bm25" else float(distance)
+
+
+class MilvusSnapshot(Snapshot):
+    """A snapshot of one Milvus generation: chunks and vectors in memory, searches in Milvus."""
+
+    store: MilvusStore | None = None
+    gen: int = 0
+    live: dict[str, str] = {}
+
+    def attach(self, store: MilvusStore, gen: int, live: dict[str, str]) -> None:
+        self.store, self.gen, self.live = store, gen, live
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def document_text(self, doc_id: str) -> str:
+        if doc_id not in self._texts:
+            if self.store is None or doc_id not in self.live:
+                raise CorruptIndexError(f"no text stored for document {doc_id}")
+            self._texts[doc_id] = self.store.document_text(self.live[doc_id])
+        return self._texts[doc_id]
+
+    # --- the retriever's side (index.retriever) ---------------------------------------
+
+    def milvus_candidates(
+        self, mode: str, qvec: np.ndarray | None, query: str, depth: int, exclude: Collection[str],
+        keyword_field: str, rrf_k: int, fuse: bool,
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[tuple[str, float]] | None]:
+        """Dense hits, keyword hits and (with ``fuse``, in hybrid mode) Milvus' RRF fusion of both."""
+        assert self.store is not None
+        expr = self.store._filter(self.gen, self.live, exclude)
+        dense: list[tuple[str, float]] = []
+        keyword: list[tuple[str, float]] = []
+        requests: list[tuple[str, Any]] = []
+        if mode in ("dense", "hybrid"):
+            assert qvec is not None
+            requests.append(("dense", np.asarray(qvec, dtype=np.float32).tolist()))
+            dense = self.store.search("dense", requests[-1][1], depth, expr)
+        if mode in ("keyword", "hybrid"):
+            data: Any = query if keyword_field == "bm25" else sparse.query_vector(self.keyword, query)
+            if data:
+                requests.append((keyword_field, data))
+                keyword = [(c, s) for c, s in self.store.search(keyword_field, data, depth, expr) if s > 0]
+        fused = None
+        if fuse and mode == "hybrid" and len(requests) == 2:
+            fused = self.store.hybrid(requests, depth, expr, rrf_k)
+        return dense, keyword, fused
