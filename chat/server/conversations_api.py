@@ -25,6 +25,7 @@ from chat.conversations import ConversationStore, Turn
 from chat.conversations.export import to_markdown
 from chat.conversations.types import DEFAULT_KB, Conversation, ConversationSummary, StoredMessage
 from chat.server.errors import APIError
+from chat.server.models import MODEL_PREFIX
 from chat.server.resource_models import (
     ConversationDeleted,
     ConversationDetail,
@@ -35,7 +36,6 @@ from chat.server.schema import errors
 from chat.types import Answer
 
 router = APIRouter()
-MODEL_PREFIX = "ragchat/"
 # every route: 404 when conversations are off (conversations.enabled), 503 when the database fails
 UNAVAILABLE = errors(404, 503)
 

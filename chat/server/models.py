@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# A knowledge base is offered to OpenAI clients as the model `ragchat/<kb>`.
+MODEL_PREFIX = "ragchat/"
+
 
 class ErrorDetail(BaseModel):
     message: str

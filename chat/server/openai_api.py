@@ -22,14 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chat.server.conversations_api import Recording, recording
 from chat.server.errors import LOG, APIError, error_body
-from chat.server.models import ChatCompletion, ModelList
+from chat.server.models import MODEL_PREFIX, ChatCompletion, ModelList
 from chat.server.schema import errors
 from chat.server.state import libraries, live_service
 from chat.types import Answer, Citation
 from chat.ui.sessions import AnswererChoice, Event, stream_answer
 from ragchat.errors import KnowledgeBaseError, RagchatError
 
-MODEL_PREFIX = "ragchat/"
 MAX_TOKENS_LIMIT = 32768  # as llm.max_tokens; the extractive answerer does not use it
 
 router = APIRouter()
