@@ -1,12 +1,15 @@
 """The answer service over the index's live version, for a process that runs for long.
 
 Another process (``ragchat index add``, a second UI, the HTTP server) may write
-the index at any time. Before each question, :meth:`LiveService.get` reads
-``CURRENT`` (a few bytes); when it names another version than the one loaded,
-the new version is loaded and a new service swapped in with one assignment.
+the index at any time. Before each question (at most every
+``index.follow_interval_s`` seconds), :meth:`LiveService.get` reads what names
+the live version: ``CURRENT`` on FAISS (a few bytes), the pointer row on Milvus
+(one single-row get); when it names another version than the one loaded, the
+new version is loaded and a new service swapped in with one assignment.
 Questions already running finish on the old service, whose version is held by
 its reader lease (index.lease) for ``RETIRE_AFTER_S`` more seconds; then the
-lease is released and a later write may prune that version. A version that
+lease is released and a later write may prune that version (on Milvus: its
+connection is closed). A version that
 cannot be loaded leaves the old service answering, with the reason kept.
 """
 
@@ -17,7 +20,7 @@ import threading
 import time
 
 from chat.service import AnswerService
-from index.store import load_snapshot, pointer_name
+from index.open import live_pointer, load_live
 from ragchat.errors import RagchatError
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ class LiveService:
         self.reload_error: RagchatError | None = None  # why the last newer version was not taken
         self._refused = ""  # the pointer that failed to load, not retried until it changes
         self._retired: list[tuple[float, AnswerService]] = []  # swapped out, lease still held
+        self._looked = float("-inf")  # when the live version's name was last read (time.monotonic)
 
     @property
     def service(self) -> AnswerService:
@@ -45,8 +49,12 @@ class LiveService:
         current = self._service
         settings = current.settings
         self._release_retired()
+        now = time.monotonic()
+        if now - self._looked < settings.index.follow_interval_s:
+            return current
+        self._looked = now
         try:
-            pointer = pointer_name(settings.index_dir)
+            pointer = live_pointer(settings, current.snapshot)
         except RagchatError:
             return current  # no readable pointer: keep answering from what is loaded
         if pointer in (current.snapshot.pointer, self._refused) or not self._swap.acquire(blocking=False):
@@ -66,8 +74,7 @@ class LiveService:
         """Load the live version now and serve it (after this process's own update)."""
         current = self._service
         settings = current.settings
-        snapshot = load_snapshot(settings.index_dir, str(getattr(current.embeddings, "model_id", "")) or None,
-                                 settings.index.hnsw_ef_search, settings.cache_dir)
+        snapshot = load_live(settings, str(getattr(current.embeddings, "model_id", "")) or None)
         self._service = AnswerService(settings, snapshot, current.embeddings, current.endpoint,
                                       policy=current.policy, models=current.models)
         self._retired.append((time.monotonic(), current))

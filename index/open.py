@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from langchain_core.embeddings import Embeddings
 
-from index.store import Snapshot, load_snapshot
+from index.store import Snapshot, load_snapshot, pointer_name
 from index.update import update_index
 from ragchat.errors import IndexNotFoundError
 from ragchat.settings import Settings
@@ -36,3 +36,25 @@ def open_index(
     update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress,
                  wait=settings.index.first_build_wait_s, on_wait=on_wait)
     return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)
+
+
+def load_live(settings: Settings, model_id: str | None = None) -> Snapshot:
+    """The live version as it is now, on either backend, never built: FAISS' ``CURRENT`` version
+    (held by a reader lease) or Milvus' pointer generation (holding a connection until closed)."""
+    if settings.index.backend == "milvus":
+        from index.milvus.store import MilvusStore
+
+        store = MilvusStore(settings, settings.index_dir)
+        try:
+            return store.load(model_id, settings.cache_dir)
+        except BaseException:
+            store.close()
+            raise
+    return load_snapshot(settings.index_dir, model_id, settings.index.hnsw_ef_search, settings.cache_dir)
+
+
+def live_pointer(settings: Settings, snapshot: Snapshot) -> str:
+    """What names the live version now: ``CURRENT`` on FAISS, the pointer row's ``g-<n>`` on Milvus
+    (read through the snapshot's own connection)."""
+    read = getattr(snapshot, "live_pointer", None)
+    return read() if read is not None else pointer_name(settings.index_dir)

@@ -138,20 +138,17 @@ class HybridRetriever(BaseRetriever):
         return self._finish(query, ranked, k, dense, keyword, qvec)
 
     def _search_milvus(self, query, k, mode, qvec, keyword_query, exclude_docs, depth) -> list[Document]:
-        """Candidates from Milvus; hybrid fused there by RRF when both sides weigh the same
-        (Milvus' RRF has no weights), else fused here like the FAISS path."""
+        """Dense and keyword candidates from Milvus (one search each), fused here by the same
+        weighted RRF as the FAISS path: two Milvus calls per hybrid search, ties broken alike."""
         if mode in ("dense", "hybrid") and qvec is None:
             qvec = self.query_vector(query)
-        same_weights = self.dense_weight == self.keyword_weight > 0
         field = "bm25" if self.milvus_keyword == "milvus" else "sparse"
-        dense, keyword, fused = self.snapshot.milvus_candidates(
-            mode, qvec, keyword_query or query, depth, frozenset(exclude_docs), field, self.rrf_k, same_weights)
+        dense, keyword = self.snapshot.milvus_candidates(
+            mode, qvec, keyword_query or query, depth, frozenset(exclude_docs), field)
         if mode == "dense":
             ranked = dense
         elif mode == "keyword":
             ranked = keyword
-        elif fused is not None:
-            ranked = fused
         else:
             ranked = rrf_fuse(
                 [([c for c, _ in dense], self.dense_weight), ([c for c, _ in keyword], self.keyword_weight)],

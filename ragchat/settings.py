@@ -198,6 +198,14 @@ class IndexSettings(_Section):
         "tokenizer, which keeps `131.7万头` whole) or `milvus` (Milvus' own BM25 with its jieba analyzer). "
         "Chosen by the measurement in docs/scale.md.",
     )
+    follow_interval_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="How often at most a long-running service (the UI, `ragchat serve`, `ragchat chat`) "
+        "looks for an index version committed by another process: on FAISS it reads `CURRENT`, on Milvus "
+        "the pointer row (one single-row get). 0 looks before every question (docs/reliability.md, "
+        "docs/scale.md).",
+    )
     first_build_wait_s: float = Field(
         default=900.0,
         ge=0,

@@ -15,9 +15,10 @@ the document records and each live document's generation) and one
 An update writes the rows of its new and changed documents under a new
 generation, then its state, then upserts the pointer: that single-row write
 is the commit point. Only then are rows outside the live set deleted and the
-pointer marked ``exact``. Until then, and after a crash anywhere, searches
-filter on the live ``doc_gen`` values, so a reader sees the old state or the
-new one, never a mix (docs/scale.md, "Crash behaviour").
+pointer marked ``exact``. A reader keeps only hits of its own generation's
+``doc_gen`` values (searching again with that filter when another generation's
+rows came first), so after a crash anywhere it sees the old state or the new
+one, never a mix (docs/scale.md, "Incremental updates and crash behaviour").
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from index.store import DocRecord, Snapshot, check_model
 from index.update import embed_text
 from index.vector import VectorIndex
 from ingest.types import Chunk
-from ragchat.errors import CorruptIndexError, IndexNotFoundError
+from ragchat.errors import CorruptIndexError, IndexBackendUnavailableError, IndexNotFoundError
 from ragchat.settings import Settings
 
 PART = 20000  # characters of one text part: at most 60,000 bytes of UTF-8, under VARCHAR's 65,535
@@ -151,6 +152,21 @@ class MilvusStore:
         body = json.loads(rows[0]["body"])
         return Pointer(int(body["gen"]), bool(body["exact"]), int(body["next_gen"]))
 
+    def read_pointer(self) -> Pointer:
+        """The pointer row, with typed errors: :class:`IndexNotFoundError` when there is none,
+        :class:`IndexBackendUnavailableError` when Milvus does not answer."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            pointer = self.pointer()
+        except MilvusException as exc:
+            raise IndexBackendUnavailableError(f"cannot read the pointer of {self.meta_name} at {self.uri}: "
+                                               f"{exc.message}") from None
+        if pointer is None:
+            raise IndexNotFoundError(
+                f"no index in Milvus collection {self.name} at {self.uri}; build one with `ragchat index add PATH`")
+        return pointer
+
     def _set_pointer(self, pointer: Pointer) -> None:
         body = json.dumps({"gen": pointer.gen, "exact": pointer.exact, "next_gen": pointer.next_gen})
         self.client.upsert(self.meta_name, [{"pk": "pointer", "kind": "pointer", "doc_gen": "", "body": body,
@@ -201,7 +217,7 @@ class MilvusStore:
 
     def _live_chunks(self, live: dict[str, str], exact: bool, dim: int) -> tuple[list[Chunk], np.ndarray]:
         expr = 'doc_gen != ""' if exact else f"doc_gen in {_quote(live.values())}"
-        fields = ["chunk_id", "chunk", "dense", "doc_id"]
+        fields = ["chunk_id", "chunk", "dense", "doc_id", "doc_gen"]
         rows: list[dict[str, Any]] = []
         if is_lite(self.uri):  # Milvus Lite has no query window (nor the timestamps an iterator wants)
             rows = self.client.query(self.name, filter=expr, output_fields=fields, limit=1 << 40)
@@ -212,6 +228,8 @@ class MilvusStore:
                     rows += batch
             finally:
                 it.close()
+        wanted = set(live.values())  # an exact pointer may go inexact while this reads: a writer's rows are left out
+        rows = [r for r in rows if r["doc_gen"] in wanted]
         chunks = [Chunk.from_dict(r["chunk"]) for r in rows]
         rank = {d: i for i, d in enumerate(live)}
         order = sorted(range(len(chunks)), key=lambda i: (rank.get(chunks[i].doc_id, -1), chunks[i].seq))
@@ -292,33 +310,26 @@ class MilvusStore:
 
     # --- searching ------------------------------------------------------------------
 
-    def _filter(self, gen: int, live: dict[str, str], exclude: Collection[str]) -> str:
-        parts = []
-        pointer = self.pointer()
-        if pointer is None or pointer.gen != gen or not pointer.exact:
-            parts.append(f"doc_gen in {_quote(live.values())}")
-        if exclude:
-            parts.append(f"doc_id not in {_quote(exclude)}")
-        return " and ".join(parts)
-
-    def _request(self, field: str, data: Any, depth: int):
-        from pymilvus import AnnSearchRequest
-
-        return AnnSearchRequest(data=[data], anns_field=field, param={}, limit=depth)
-
-    def search(self, field: str, data: Any, depth: int, expr: str) -> list[tuple[str, float]]:
+    def search(self, field: str, data: Any, depth: int, expr: str) -> list[tuple[str, str, float]]:
+        """One Milvus search: ``(chunk id, doc_gen, score)`` of the best ``depth`` rows matching ``expr``."""
         hits = self.client.search(self.name, data=[data], anns_field=field, limit=depth, filter=expr,
-                                  output_fields=["chunk_id"])[0]
-        return [(h["entity"]["chunk_id"], _score(field, h["distance"])) for h in hits]
+                                  output_fields=["chunk_id", "doc_gen"])[0]
+        return [(h["entity"]["chunk_id"], h["entity"]["doc_gen"], _score(field, h["distance"])) for h in hits]
 
-    def hybrid(self, requests: list[tuple[str, Any]], depth: int, expr: str, rrf_k: int) -> list[tuple[str, float]]:
-        from pymilvus import AnnSearchRequest, RRFRanker
+    def live_search(self, field: str, data: Any, depth: int, expr: str, live: Collection[str]) -> list[tuple[str, float]]:
+        """The best ``depth`` rows among the documents generations ``live``, in one call when it can.
 
-        reqs = [AnnSearchRequest(data=[data], anns_field=field, param={}, limit=depth, expr=expr or None)
-                for field, data in requests]
-        hits = self.client.hybrid_search(self.name, reqs, RRFRanker(rrf_k), limit=depth,
-                                         output_fields=["chunk_id"])[0]
-        return [(h["entity"]["chunk_id"], float(h["distance"])) for h in hits]
+        The search runs without the generation filter first and keeps its hits when every one is
+        live: then they are the best live rows too (the live rows are a subset of the rows searched).
+        When any hit belongs to another generation (a writer at work, a crashed one, or a newer
+        generation this reader has not loaded), the search is made again with the filter. So no
+        read of the pointer is needed, and a reader never sees a row outside its generation
+        whatever the pointer says."""
+        hits = self.search(field, data, depth, expr)
+        if any(doc_gen not in live for _, doc_gen, _ in hits):
+            only_live = f"doc_gen in {_quote(live)}"
+            hits = self.search(field, data, depth, f"({expr}) and {only_live}" if expr else only_live)
+        return [(chunk_id, score) for chunk_id, _, score in hits]
 
 
 def _score(field: str, distance: float) -> float:
@@ -333,8 +344,18 @@ class MilvusSnapshot(Snapshot):
     gen: int = 0
     live: dict[str, str] = {}
 
+    live_set: frozenset[str] = frozenset()
+
     def attach(self, store: MilvusStore, gen: int, live: dict[str, str]) -> None:
         self.store, self.gen, self.live = store, gen, live
+        self.live_set = frozenset(live.values())
+
+    def live_pointer(self) -> str:
+        """What the pointer row names now (``g-<n>``), read from Milvus: one single-row get.
+        :class:`IndexNotFoundError` when the collection or its pointer is gone."""
+        assert self.store is not None
+        pointer = self.store.read_pointer()
+        return f"g-{pointer.gen}"
 
     def close(self) -> None:
         if self.store is not None:
@@ -351,24 +372,21 @@ class MilvusSnapshot(Snapshot):
 
     def milvus_candidates(
         self, mode: str, qvec: np.ndarray | None, query: str, depth: int, exclude: Collection[str],
-        keyword_field: str, rrf_k: int, fuse: bool,
-    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]], list[tuple[str, float]] | None]:
-        """Dense hits, keyword hits and (with ``fuse``, in hybrid mode) Milvus' RRF fusion of both."""
+        keyword_field: str,
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Dense hits and keyword hits among this generation's rows: one Milvus search each
+        (two when rows of another generation came first, :meth:`MilvusStore.live_search`).
+        The retriever fuses them (``index.retriever.rrf_fuse``), as on FAISS."""
         assert self.store is not None
-        expr = self.store._filter(self.gen, self.live, exclude)
+        expr = f"doc_id not in {_quote(exclude)}" if exclude else ""
+        live = self.live_set
         dense: list[tuple[str, float]] = []
         keyword: list[tuple[str, float]] = []
-        requests: list[tuple[str, Any]] = []
         if mode in ("dense", "hybrid"):
             assert qvec is not None
-            requests.append(("dense", np.asarray(qvec, dtype=np.float32).tolist()))
-            dense = self.store.search("dense", requests[-1][1], depth, expr)
+            dense = self.store.live_search("dense", np.asarray(qvec, dtype=np.float32).tolist(), depth, expr, live)
         if mode in ("keyword", "hybrid"):
             data: Any = query if keyword_field == "bm25" else sparse.query_vector(self.keyword, query)
             if data:
-                requests.append((keyword_field, data))
-                keyword = [(c, s) for c, s in self.store.search(keyword_field, data, depth, expr) if s > 0]
-        fused = None
-        if fuse and mode == "hybrid" and len(requests) == 2:
-            fused = self.store.hybrid(requests, depth, expr, rrf_k)
-        return dense, keyword, fused
+                keyword = [(c, s) for c, s in self.store.live_search(keyword_field, data, depth, expr, live) if s > 0]
+        return dense, keyword

@@ -116,13 +116,17 @@ def migrate(ctx: click.Context, to: str, replace: bool, kb: str | None, index_di
 @index_dir_option
 @click.pass_context
 def verify(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
-    """Check every file of every version against its checksum and read it in full.
+    """Check every file of every version against its checksum and read it in full (on Milvus:
+    every row of the live generation against its state).
 
     Exits 1 when the live version is damaged (commands then answer from the newest intact
     older version; `ragchat index rebuild` repairs it)."""
     from index.store import verify_index
 
     settings = _settings(ctx, index_dir)
+    if settings.index.backend == "milvus":
+        _verify_milvus(settings)
+        return
     checks = verify_index(settings.index_dir, settings.cache_dir)
     for check in checks:
         label = f"{check.version}{' (live)' if check.live else ''}"
@@ -139,13 +143,17 @@ def verify(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
 @index_dir_option
 @click.pass_context
 def status(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
-    """Documents, chunks, model, size on disk, and when it was built.
+    """Documents, chunks, model, size on disk, and when it was built (on Milvus: the URI,
+    collection and generation instead of the size).
 
     Exits 1 when the live version is damaged."""
     from index.store import index_size_bytes, live_version, load_snapshot, read_manifest
     from ragchat.errors import CorruptIndexError
 
     settings = _settings(ctx, index_dir)
+    if settings.index.backend == "milvus":
+        _status_milvus(settings)
+        return
     folder = live_version(settings.index_dir)
     manifest = read_manifest(folder)
     docs = manifest.get("documents", {})
@@ -164,3 +172,32 @@ def status(ctx: click.Context, kb: str | None, index_dir: Path | None) -> None:
     except CorruptIndexError as damage:
         click.secho(f"DAMAGED: {damage}", fg="red", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _status_milvus(settings) -> None:
+    from index.milvus.verify import milvus_status
+
+    st = milvus_status(settings)
+    click.echo("backend:    milvus")
+    click.echo(f"uri:        {st.uri}")
+    click.echo(f"token:      {st.token}")
+    click.echo(f"collection: {st.collection} (and {st.collection}_meta)")
+    click.echo(f"generation: {st.generation} ({'exact' if st.exact else 'not exact: a writer is at work or crashed'})")
+    click.echo(f"model:      {st.model} (dimension {st.dimension})")
+    click.echo(f"documents:  {len(st.documents)}")
+    click.echo(f"chunks:     {st.chunks}")
+    for doc_id, rec in sorted(st.documents.items(), key=lambda kv: kv[1]["source"]):
+        click.echo(f"  {doc_id}  {rec['n_chunks']:>5} chunks  {rec['n_chars']:>8} chars  {rec['indexed_at']}  {rec['source']}")
+
+
+def _verify_milvus(settings) -> None:
+    from index.milvus.verify import verify_milvus
+
+    check = verify_milvus(settings)
+    label = f"{check.collection} generation {check.generation} (live, pointer {'exact' if check.exact else 'not exact'})"
+    click.echo(f"{label}: {check.live_rows} live rows, {check.dead_rows} rows of other generations")
+    for problem in check.problems:
+        click.secho(f"DAMAGED: {problem}", fg="red")
+    if check.problems:
+        sys.exit(EXIT_ERROR)
+    click.echo("ok")

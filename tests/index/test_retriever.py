@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.documents import Document
-from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from index.embeddings import CachedEmbeddings, E5Embeddings
 from index.retriever import HybridRetriever, rrf_fuse
@@ -15,6 +13,8 @@ from index.update import build_snapshot
 from ingest.loaders import load_file
 from ragchat.paths import bundled_report
 from ragchat.settings import load_settings
+
+from .retriever_suite import StandardRetrieverSuite
 
 
 @pytest.fixture(scope="module")
@@ -31,24 +31,12 @@ def retriever(report_index) -> HybridRetriever:
     return HybridRetriever.from_settings(snapshot, embeddings, load_settings())
 
 
-class TestStandardRetriever(RetrieversIntegrationTests):
-    """langchain_tests' standard retriever suite, run on the real index of the report."""
+class TestStandardRetriever(StandardRetrieverSuite):
+    """langchain_tests' standard retriever suite, run on the real index of the report (FAISS + bm25s)."""
 
     @pytest.fixture(autouse=True)
     def _index(self, report_index):
         type(self)._snapshot, type(self)._embeddings = report_index
-
-    @property
-    def retriever_constructor(self) -> type[HybridRetriever]:
-        return HybridRetriever
-
-    @property
-    def retriever_constructor_params(self) -> dict[str, Any]:
-        return {"snapshot": self._snapshot, "embeddings": self._embeddings}
-
-    @property
-    def retriever_query_example(self) -> str:
-        return "上半年全市GDP增长多少?"
 
 
 def _texts(docs: list[Document]) -> list[str]:

@@ -7,10 +7,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from index.milvus.client import collection_name, connect
 from index.milvus.store import MilvusStore
@@ -22,6 +20,7 @@ from ragchat.errors import ConfigError, IndexBackendUnavailableError, IndexNotFo
 from ragchat.net import free_loopback_port
 from ragchat.settings import load_settings
 
+from ..retriever_suite import StandardRetrieverSuite
 from .conftest import milvus_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -150,24 +149,12 @@ def _no_lite_server_left():  # the module fixture above keeps one open across te
     yield
 
 
-class TestStandardRetrieverOnMilvus(RetrieversIntegrationTests):
+class TestStandardRetrieverOnMilvus(StandardRetrieverSuite):
     """langchain_tests' standard retriever suite on the report indexed in Milvus Lite."""
 
     @pytest.fixture(autouse=True)
     def _index(self, report_on_both):
         _, type(self)._snapshot, type(self)._embeddings = report_on_both["milvus"]
-
-    @property
-    def retriever_constructor(self) -> type[HybridRetriever]:
-        return HybridRetriever
-
-    @property
-    def retriever_constructor_params(self) -> dict[str, Any]:
-        return {"snapshot": self._snapshot, "embeddings": self._embeddings}
-
-    @property
-    def retriever_query_example(self) -> str:
-        return "上半年全市GDP增长多少?"
 
 
 def _dev_questions(n: int) -> list[str]:
