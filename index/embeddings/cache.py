@@ -26,6 +26,7 @@ from ragchat.errors import EmbeddingError
 
 from ._text import check_texts
 from .base import BatchedEmbeddings
+from .concurrent import BatchesFailedError, describe_failed
 from .progress import progress_bar
 
 #: Host parameters per SELECT ... IN (...) (SQLite's old default limit is 999).
@@ -126,7 +127,13 @@ class CachedEmbeddings(Embeddings):
             self.hits += len(unique) - len(missing)
             self.misses += len(missing)
         if missing:
-            found.update(self._embed_missing(missing, unique))
+            try:
+                found.update(self._embed_missing(missing, unique))
+            except BatchesFailedError as exc:
+                # name the failed texts by their positions in ``texts``, not in the missing list
+                bad = {missing[i] for i in exc.failed}
+                failed = [i for i, key in enumerate(keys) if key in bad]
+                raise BatchesFailedError(describe_failed(items, failed, exc.last), failed, exc.last) from exc
         return keys, found
 
     def _embed_missing(self, missing: list[bytes], unique: dict[bytes, str]) -> dict[bytes, np.ndarray]:

@@ -49,12 +49,15 @@ class DoneBatch:
 class BatchesFailedError(EmbeddingError):
     """Some texts could not be embedded, even alone; every other text was.
 
-    ``failed`` holds their positions in the list given to :func:`run_batches`.
+    ``failed`` holds their positions in the list of texts given (to
+    :func:`run_batches`, or to ``CachedEmbeddings.embed_documents``);
+    ``last`` is the last error one of them got.
     """
 
-    def __init__(self, message: str, failed: Sequence[int]) -> None:
+    def __init__(self, message: str, failed: Sequence[int], last: BaseException | None = None) -> None:
         super().__init__(message)
         self.failed = tuple(failed)
+        self.last = last
 
 
 def _check_concurrency(concurrency: int) -> int:
@@ -138,7 +141,7 @@ def run_batches(
                 lost.append(index)
                 last = error
     if lost:
-        raise BatchesFailedError(_describe(texts, lost, last), lost)
+        raise BatchesFailedError(describe_failed(texts, lost, last), lost, last)
 
 
 def _alone(
@@ -165,7 +168,8 @@ def _alone(
     yield from _alone(texts, embed, middle, stop, whole=True)
 
 
-def _describe(texts: Sequence[str], lost: list[int], last: BaseException | None) -> str:
+def describe_failed(texts: Sequence[str], lost: Sequence[int], last: BaseException | None) -> str:
+    """The message of a :class:`BatchesFailedError`: how many failed, which, and why."""
     named = ", ".join(f"#{i} {texts[i][:_PREVIEW]!r}" for i in lost[:_NAMED])
     more = f" and {len(lost) - _NAMED} more" if len(lost) > _NAMED else ""
     return (

@@ -190,9 +190,13 @@ def test_one_bad_text_fails_alone_and_the_rest_is_cached(proxy: FlakyProxy, tmp_
     texts = texts_(16, "毒")
     proxy.poison = texts[6]
     cache = CachedEmbeddings(client(proxy.url, concurrency=2, retries=1), tmp_path / "c.sqlite")
-    with pytest.raises(BatchesFailedError, match=r"1 of 16 texts could not be embedded, even alone: #6 ") as info:
-        cache.embed_documents(texts)
-    assert info.value.failed == (6,)
+    cache.embed_documents(texts[:2])  # two texts already cached: positions below are the caller's
+    proxy.seen.clear()
+    asked = [*texts, texts[6]]  # the bad text twice
+    with pytest.raises(BatchesFailedError, match=r"2 of 17 texts could not be embedded, even alone: #6 ") as info:
+        cache.embed_documents(asked)
+    assert info.value.failed == (6, 16)
+    assert "injected 500" in str(info.value) and str(proxy.url) in str(info.value)
     assert len(cache) == 15
     # the poisoned batch was retried, sent alone, then halved down to the bad text
     sizes = [len(s.texts) for s in proxy.seen if texts[6] in s.texts]
