@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 
 from ._batching import check_batch_size
 from ._text import check_query, check_texts
-from .concurrent import DoneBatch, run_batches
+from .batch_runner import DoneBatch, run_batches
 from .progress import progress_bar
 from .stats import EmbeddingStats
 from .vectors import FloatMatrix, as_matrix, stack, to_lists
@@ -100,7 +100,7 @@ class BatchedEmbeddings(Embeddings, ABC):
 
         Batches come in completion order (input order when ``concurrency`` is
         1); each :class:`DoneBatch` says which slice of ``texts`` it holds.
-        Raises :class:`~index.embeddings.concurrent.BatchesFailedError` at the
+        Raises :class:`~index.embeddings.batch_runner.BatchesFailedError` at the
         end if some texts failed even alone, after yielding all the others.
         """
         items = check_texts(texts)

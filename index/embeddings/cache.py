@@ -26,7 +26,7 @@ from ragchat.errors import EmbeddingError
 
 from ._text import check_texts
 from .base import BatchedEmbeddings
-from .concurrent import BatchesFailedError, describe_failed
+from .batch_runner import BatchesFailedError, describe_failed
 from .progress import progress_bar
 
 #: Host parameters per SELECT ... IN (...) (SQLite's old default limit is 999).

@@ -16,7 +16,7 @@ from typing import Any
 from ragchat.errors import EmbeddingError, MissingDependencyError
 
 from .base import BatchedEmbeddings
-from .concurrent import _check_concurrency
+from .batch_runner import _check_concurrency
 from .retry import RETRYABLE_STATUSES, EmbeddingRequestError, RetryPolicy, parse_retry_after
 from .vectors import FloatMatrix, as_matrix, l2_normalise
 

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from index.embeddings import CachedEmbeddings, OpenAICompatEmbeddings
-from index.embeddings.concurrent import BatchesFailedError, run_batches
+from index.embeddings.batch_runner import BatchesFailedError, run_batches
 from index.embeddings.retry import EmbeddingRequestError, RetryPolicy, parse_retry_after
 from ragchat.errors import EmbeddingError
 
