@@ -6,7 +6,8 @@
 p50/p95 of single queries at concurrency 1 and 8 (8 client threads), recall@10 against the exact
 top-10, and the top-30 rows of each dev question (for hybrid hit@5, fused by the caller).
 
-Kinds: ``flat``, ``hnsw``, ``ivfpq48``, ``ivfpq48r`` (with an exact refine), ``ivfpq96``,
+Kinds: ``flat``, ``hnsw`` (M 32, efConstruction 64 as the app; efSearch 64–512), ``hnsw-wide``
+(the same, efSearch 1024 and 2048), ``ivfpq48``, ``ivfpq48r`` (with an exact refine), ``ivfpq96``,
 ``bm25s`` (ours), ``milvus-hnsw``, ``milvus-ivf``, ``milvus-bm25`` (Milvus Lite, jieba analyzer).
 """
 
@@ -30,10 +31,11 @@ import numpy as np
 
 from index.scale_data import Corpus, load_corpus, log
 
-KINDS = ("flat", "hnsw", "ivfpq48", "ivfpq48r", "ivfpq96", "bm25s", "milvus-hnsw", "milvus-ivf", "milvus-bm25")
+KINDS = ("flat", "hnsw", "hnsw-wide", "ivfpq48", "ivfpq48r", "ivfpq96", "bm25s", "milvus-hnsw", "milvus-ivf", "milvus-bm25")
 HNSW_EF = (64, 128, 256, 512)
+HNSW_EF_WIDE = (1024, 2048)  # `hnsw-wide`: the same graph, searched wider (for the largest sizes)
 IVF_NPROBE = (8, 16, 32, 64, 128)
-REFINE_K_FACTOR = 4
+REFINE_K_FACTORS = (4, 16)  # the refine step re-ranks k·k_factor PQ candidates exactly
 DEPTH = 30  # candidates per side, as retrieval.candidates
 CONCURRENCY = 8
 
@@ -140,7 +142,7 @@ def run_faiss(kind: str, corpus: Corpus, started: float) -> tuple[float, float, 
     if kind == "flat":
         index = faiss.IndexFlatIP(d)
         index.add(x)
-    elif kind == "hnsw":
+    elif kind.startswith("hnsw"):
         index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 64  # as index/vector.py: max(40, 2·M)
         for lo in range(0, len(x), 100_000):
@@ -152,8 +154,6 @@ def run_faiss(kind: str, corpus: Corpus, started: float) -> tuple[float, float, 
         quantizer = faiss.IndexFlatIP(d)
         ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
         index = faiss.IndexRefineFlat(ivf) if kind.endswith("r") else ivf
-        if kind.endswith("r"):
-            index.k_factor = REFINE_K_FACTOR
         sample = x[np.random.default_rng(0).choice(len(x), min(len(x), 39 * nlist), replace=False)]
         index.train(sample)
         log(f"{kind}: trained (nlist {nlist}, PQ {m} bytes, {len(sample)} samples)", started)
@@ -165,8 +165,8 @@ def run_faiss(kind: str, corpus: Corpus, started: float) -> tuple[float, float, 
     out = []
     if kind == "flat":
         out.append(measure("exact", search, corpus, threads))
-    elif kind == "hnsw":
-        for ef in HNSW_EF:
+    elif kind.startswith("hnsw"):
+        for ef in HNSW_EF if kind == "hnsw" else HNSW_EF_WIDE:
             index.hnsw.efSearch = ef
             out.append(measure(f"ef={ef}", search, corpus, threads))
             log(f"{kind}: ef={ef} measured", started)
@@ -174,8 +174,13 @@ def run_faiss(kind: str, corpus: Corpus, started: float) -> tuple[float, float, 
         ivf = faiss.extract_index_ivf(index)
         for nprobe in IVF_NPROBE:
             ivf.nprobe = nprobe
-            out.append(measure(f"nprobe={nprobe}", search, corpus, threads))
-            log(f"{kind}: nprobe={nprobe} measured", started)
+            for k_factor in REFINE_K_FACTORS if kind.endswith("r") else (None,):
+                name = f"nprobe={nprobe}"
+                if k_factor:
+                    index.k_factor = k_factor
+                    name += f" refine×{k_factor}"
+                out.append(measure(name, search, corpus, threads))
+                log(f"{kind}: {name} measured", started)
     return build_s, disk, out
 
 
@@ -270,7 +275,7 @@ def run(kind: str, folder: Path) -> Record:
     corpus = load_corpus(folder)
     rss_data = rss_mb()
     log(f"{kind} n={corpus.n}: corpus loaded ({rss_data:.0f} MB)", started)
-    if kind in ("flat", "hnsw", "ivfpq48", "ivfpq48r", "ivfpq96"):
+    if kind in ("flat", "hnsw", "hnsw-wide", "ivfpq48", "ivfpq48r", "ivfpq96"):
         build_s, disk, settings = run_faiss(kind, corpus, started)
     elif kind == "bm25s":
         build_s, disk, settings = run_bm25s(corpus, started)
