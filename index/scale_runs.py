@@ -2,7 +2,7 @@
 
 ``python -m index.scale_runs KIND CORPUS_FOLDER OUT.json`` builds one index over the corpus
 (:mod:`index.scale_data`) and writes one JSON record: build seconds, peak RSS of this process
-(``ru_maxrss``) and RSS once the corpus is loaded, index size on disk, and per search setting
+(VmHWM: its own, not its parent's) and RSS once the corpus is loaded, index size on disk, and per search setting
 p50/p95 of single queries at concurrency 1 and 8 (8 client threads), recall@10 against the exact
 top-10, and the top-30 rows of each dev question (for hybrid hit@5, fused by the caller).
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import shutil
 import statistics
 import sys
@@ -67,16 +66,22 @@ class Record:
     note: str = ""
 
 
-def rss_mb() -> float:
+def _status_mb(field_name: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field_name + ":"):
                 return int(line.split()[1]) / 1024
     return math.nan
 
 
+def rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """This process' peak RSS since its exec (VmHWM). Not ``ru_maxrss``: Linux keeps that across
+    fork and exec, so a child would report its parent's peak when that was higher."""
+    return _status_mb("VmHWM")
 
 
 def _pct(values: list[float], q: float) -> float:
