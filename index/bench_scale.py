@@ -95,7 +95,7 @@ def markdown(records: list[dict], hybrid: list[dict]) -> str:
         for s in r["settings"]:
             recall = "—" if s["recall10"] is None else s["recall10"]
             lines.append(f"| {r['n']} | {r['kind']} | {s['name']} | {r['build_s']} | {r['rss_data_mb']} | "
-                         f"{r['rss_peak_mb']} | {r['disk_mb']} | {s['p50_ms']} | {s['p95_ms']} | {s['p50_c8_ms']} | "
+                         f"{r.get('rss_peak_mb') or 'n/m'} | {r['disk_mb']} | {s['p50_ms']} | {s['p95_ms']} | {s['p50_c8_ms']} | "
                          f"{s['p95_c8_ms']} | {s['qps_c8']} | {recall} | {r['load']} |")
     out = "\n".join(lines + notes) + "\n"
     if hybrid:
