@@ -88,7 +88,7 @@ docs: $(STAMP) openapi
 openapi: $(RUNTIME)
 	$(BIN)/python -m chat.server.schema > docs/openapi.json
 
-## bench-scale: FAISS flat/HNSW/IVF-PQ, Milvus Lite and bm25s at 10k, 100k and 1M chunks (about an hour on 2 cores; not in CI; docs/scale.md)
+## bench-scale: FAISS flat/HNSW/IVF-PQ, Milvus Lite and bm25s at 10k, 100k and 1M chunks (about 1.5 h on 2 cores; not in CI; docs/scale.md)
 bench-scale: $(STAMP)
 	$(BIN)/python -m index.bench_scale --sizes 10000,100000,1000000 --out docs/scale-bench.md
 
