@@ -115,7 +115,8 @@ def plot(records: list[dict], path: Path) -> None:
             if r["n"] != n or not r.get("settings") or r["settings"][0]["recall10"] is None:
                 continue
             pts = [(s["p95_ms"], s["recall10"]) for s in r["settings"]]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=r["kind"])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ls=":", label=r["kind"],
+                    color=f"C{KINDS.index(r['kind']) % 10}")  # one colour per kind in every panel
         ax.set(xscale="log", xlabel="query p95 ms (concurrency 1)", ylabel="recall@10", title=f"{n:,} chunks")
         ax.axhline(0.95, color="grey", lw=0.8, ls="--")
         ax.axvline(50, color="grey", lw=0.8, ls="--")
