@@ -9,7 +9,7 @@ KEY    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME := $(VENV)/.installed-run-$(KEY)
 STAMP   := $(VENV)/.installed-test-$(KEY)
 
-.PHONY: run test install bench docs clean openapi bench-serve
+.PHONY: run test install bench docs clean openapi bench-serve bench-scale
 
 define make_venv
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -87,6 +87,10 @@ docs: $(STAMP) openapi
 ## openapi: regenerate docs/openapi.json, the schema /v1/openapi.json serves (a test compares them)
 openapi: $(RUNTIME)
 	$(BIN)/python -m chat.server.schema > docs/openapi.json
+
+## bench-scale: FAISS flat/HNSW/IVF-PQ, Milvus Lite and bm25s at 10k, 100k and 1M chunks (about 1.5 h on 2 cores; not in CI; docs/scale.md)
+bench-scale: $(STAMP)
+	$(BIN)/python -m index.bench_scale --sizes 10000,100000,1000000 --out docs/scale-bench.md
 
 ## bench-serve: the load test of the API (50 clients for 60 s on loopback; docs/serve.md, "Load")
 bench-serve: $(STAMP)
