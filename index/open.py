@@ -42,14 +42,9 @@ def load_live(settings: Settings, model_id: str | None = None) -> Snapshot:
     """The live version as it is now, on either backend, never built: FAISS' ``CURRENT`` version
     (held by a reader lease) or Milvus' pointer generation (holding a connection until closed)."""
     if settings.index.backend == "milvus":
-        from index.milvus.store import MilvusStore
+        from index.milvus.store import load_live_store
 
-        store = MilvusStore(settings, settings.index_dir)
-        try:
-            return store.load(model_id, settings.cache_dir)
-        except BaseException:
-            store.close()
-            raise
+        return load_live_store(settings, model_id, settings.cache_dir)
     return load_snapshot(settings.index_dir, model_id, settings.index.hnsw_ef_search, settings.cache_dir)
 
 

@@ -332,6 +332,17 @@ class MilvusStore:
         return [(chunk_id, score) for chunk_id, _, score in hits]
 
 
+def load_live_store(settings: Settings, model_id: str | None, cache_dir: Path | None) -> "MilvusSnapshot":
+    """Connect to the knowledge base's collection and load its live generation; the connection is
+    closed if loading fails, else it is the snapshot's until the snapshot is closed."""
+    store = MilvusStore(settings, settings.index_dir)
+    try:
+        return store.load(model_id, cache_dir)
+    except BaseException:
+        store.close()
+        raise
+
+
 def _score(field: str, distance: float) -> float:
     """Milvus Lite reports BM25 as a negative distance; the retriever wants the score."""
     return abs(float(distance)) if field == "bm25" else float(distance)

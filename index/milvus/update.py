@@ -14,7 +14,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from index import update as local
-from index.milvus.store import MilvusSnapshot, MilvusStore
+from index.milvus.store import MilvusSnapshot, MilvusStore, load_live_store
 from index.store import check_model
 from ragchat.errors import IndexNotFoundError
 from ragchat.settings import Settings
@@ -78,9 +78,4 @@ def open_milvus(
         raise
     local.update_index(settings.index_dir, settings, embeddings, add=settings.corpus_paths, progress=progress,
                        wait=settings.index.first_build_wait_s, on_wait=on_wait)
-    store = MilvusStore(settings, settings.index_dir)
-    try:
-        return store.load(model_id, settings.cache_dir)
-    except BaseException:
-        store.close()
-        raise
+    return load_live_store(settings, model_id, settings.cache_dir)
