@@ -9,6 +9,12 @@ KEY    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUNTIME := $(VENV)/.installed-run-$(KEY)
 STAMP   := $(VENV)/.installed-test-$(KEY)
 
+# llama.cpp (the test extra's LLM server) is compiled on install. GGML_NATIVE=OFF builds for generic
+# x86-64 with AVX2 instead of this CPU's every feature: a native build on a machine that reports AMX/AVX-512
+# died with "Illegal instruction" on its first prompt (session 11), and a wheel cached by pip must run on
+# whatever machine reuses the cache.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
 .PHONY: run test install bench docs clean openapi bench-serve bench-scale
 
 define make_venv

