@@ -4,9 +4,9 @@
 
 Runs the default answerer on each setting of the thresholds file (the dev set
 on the bundled report alone and with the 848 CMRC 2018 passages as
-distractors; the four held-out sets on the report; the test half of CMRC 2018
+distractors; the six held-out sets on the report; the test half of CMRC 2018
 dev against all 848 passages, and the same with each question's own passage
-left out; the new documents of ``eval/data/blind5`` and ``blind6``, alike), prints a table and exits
+left out; the new documents of ``eval/data/blind5`` … ``blind11``, alike), prints a table and exits
 with 1 when any metric is below its ``at_least`` floor or above its
 ``at_most`` ceiling.
 Latency is reported, never gated. Embeddings come from the eval cache
@@ -24,8 +24,8 @@ from typing import Any
 
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
-    REPORT_HOLDOUT5,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
+    REPORT_HOLDOUT4, REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 from ragchat.errors import RagchatError
 from ragchat.settings import Settings
@@ -49,6 +49,7 @@ SETTINGS = {
     "holdout3": GateSetting(REPORT_HOLDOUT3),
     "holdout4": GateSetting(REPORT_HOLDOUT4),
     "holdout5": GateSetting(REPORT_HOLDOUT5),
+    "holdout6": GateSetting(REPORT_HOLDOUT6),
     "cmrc_test": GateSetting(CMRC_DEV, split="test"),
     "cmrc_test_nogold": GateSetting(CMRC_DEV, split="test", no_gold=True),
     "blind5": GateSetting(BLIND5),
@@ -61,6 +62,10 @@ SETTINGS = {
     "blind8_nogold": GateSetting(BLIND8, no_gold=True),
     "blind9": GateSetting(BLIND9),
     "blind9_nogold": GateSetting(BLIND9, no_gold=True),
+    "blind10": GateSetting(BLIND10),
+    "blind10_nogold": GateSetting(BLIND10, no_gold=True),
+    "blind11": GateSetting(BLIND11),
+    "blind11_nogold": GateSetting(BLIND11, no_gold=True),
 }
 
 

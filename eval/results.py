@@ -1,7 +1,7 @@
 """The results table of docs/eval-results.md: every recipe on every setting, one runner.
 
     python -m eval.results [--runs build/eval-results] [--out docs/eval-results.md]
-                           [--recipes ragchat,langchain,bm25,dense] [--settings report,…,blind7-nogold,blind8,blind8-nogold,blind9,blind9-nogold,blind10,blind10-nogold]
+                           [--recipes ragchat,langchain,bm25,dense] [--settings report,…,blind7-nogold,blind8,blind8-nogold,blind9,blind9-nogold,blind10,blind10-nogold,blind11,blind11-nogold]
 
 Each (setting, recipe) is a full ``ragchat eval run`` whose files stay under
 ``--runs``; the table is made from their summary.json files. A run whose
@@ -22,7 +22,7 @@ from typing import Any
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
     REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 
@@ -78,6 +78,10 @@ SETTINGS = {
     "blind10": Setting("blind10", "five more new documents with 30 unanswerable questions (130 questions, session 10, "
                        "blind until its first run), 60 passages", BLIND10),
     "blind10-nogold": Setting("blind10-nogold", "the same, each answerable question without its own passage", BLIND10,
+                              no_gold=True),
+    "blind11": Setting("blind11", "five more new documents with 30 unanswerable questions (130 questions, session 13, "
+                       "blind until its runs: the session's starting and final code), 60 passages", BLIND11),
+    "blind11-nogold": Setting("blind11-nogold", "the same, each answerable question without its own passage", BLIND11,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("build/eval-results"))
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here (default: print it)")
     parser.add_argument("--recipes", default=",".join(RECIPES))
-    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,holdout5,holdout6,cmrc-test,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold,blind7,blind7-nogold,blind8,blind8-nogold,blind9,blind9-nogold,blind10,blind10-nogold")
+    parser.add_argument("--settings", default="report,distractors,holdout,holdout2,holdout3,holdout4,holdout5,holdout6,cmrc-test,cmrc-test-nogold,blind5,blind5-nogold,blind6,blind6-nogold,blind7,blind7-nogold,blind8,blind8-nogold,blind9,blind9-nogold,blind10,blind10-nogold,blind11,blind11-nogold")
     parser.add_argument("--reuse", action="store_true", help="reuse runs already under --runs")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.settings.split(",") if n.strip()]
