@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.plots import plot_paired
 from eval.report import RunNotFoundError, flips, load_run, mcnemar
 from ragchat.errors import RagchatError
 
@@ -63,25 +64,6 @@ def markdown(rows: list[Paired], label_a: str, label_b: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(path: Path, rows: list[Paired], label_a: str, label_b: str) -> None:
-    from eval.plots import _figure
-
-    fig, ax = _figure(7.0, 0.28 * len(rows) + 1.4)
-    y = list(range(len(rows)))
-    ax.barh([v + 0.2 for v in y], [r.right_a / r.questions for r in rows], height=0.4, label=label_a)
-    ax.barh([v - 0.2 for v in y], [r.right_b / r.questions for r in rows], height=0.4, label=label_b)
-    for v, r in zip(y, rows):
-        if r.p < 0.05:
-            ax.annotate(f"p={r.p:.2g}", (1.0, v), xytext=(3, -3), textcoords="offset points", fontsize=7)
-    ax.set(yticks=y, yticklabels=[r.setting for r in rows], xlim=(0, 1.12), xlabel="share right (answered right or rightly refused)",
-           title=f"{label_a} vs {label_b}, paired by question")
-    ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs_a", type=Path)
@@ -103,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(text)
     if args.plot:
-        plot(args.plot, rows, label_a, label_b or "B")
+        plot_paired(args.plot, rows, label_a, label_b or "B")
     return 0
 
 

@@ -100,3 +100,21 @@ def plot_refusal_curve(path: Path, curves: dict[str, tuple[list[float], list[flo
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
+
+
+def plot_paired(path: Path, rows: list, label_a: str, label_b: str) -> None:
+    """eval.paired's rows (``Paired``): both runs' share right per setting, the significant pairs marked."""
+    fig, ax = _figure(7.0, 0.28 * len(rows) + 1.4)
+    y = list(range(len(rows)))
+    ax.barh([v + 0.2 for v in y], [r.right_a / r.questions for r in rows], height=0.4, label=label_a)
+    ax.barh([v - 0.2 for v in y], [r.right_b / r.questions for r in rows], height=0.4, label=label_b)
+    for v, r in zip(y, rows):
+        if r.p < 0.05:
+            ax.annotate(f"p={r.p:.2g}", (1.0, v), xytext=(3, -3), textcoords="offset points", fontsize=7)
+    ax.set(yticks=y, yticklabels=[r.setting for r in rows], xlim=(0, 1.12), xlabel="share right (answered right or rightly refused)",
+           title=f"{label_a} vs {label_b}, paired by question")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
