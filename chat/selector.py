@@ -161,6 +161,8 @@ def load_models(folder: Path = MODELS_DIR) -> Models:
         checked_file(folder, name, digest)
     if tuple(manifest["features"]) != FEATURES:
         raise ModelFileError("the answer selector was trained on other features than this code computes; run `make train`")
+    if tuple(manifest.get("refusal_features", ())) != REFUSAL_FEATURES:
+        raise ModelFileError("the refusal model was trained on other features than this code computes; run `make train`")
     kind = manifest["selector"]["kind"]
     if kind in ("lightgbm", "lambdarank"):
         platt = manifest["selector"].get("platt")

@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
     REPORT_HOLDOUT4, REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 from ragchat.errors import RagchatError
@@ -68,6 +68,8 @@ SETTINGS = {
     "blind11_nogold": GateSetting(BLIND11, no_gold=True),
     "blind12": GateSetting(BLIND12),
     "blind12_nogold": GateSetting(BLIND12, no_gold=True),
+    "blind13": GateSetting(BLIND13),
+    "blind13_nogold": GateSetting(BLIND13, no_gold=True),
 }
 
 

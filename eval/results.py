@@ -22,7 +22,7 @@ from typing import Any
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
     REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 
@@ -84,8 +84,12 @@ SETTINGS = {
     "blind11-nogold": Setting("blind11-nogold", "the same, each answerable question without its own passage", BLIND11,
                               no_gold=True),
     "blind12": Setting("blind12", "five more new documents with 30 unanswerable questions (130 questions, session 14; run "
-                       "once, blind, on session 10's answer path: blind for the next change), 60 passages", BLIND12),
+                       "blind on session 10's answer path and on session 15's candidate, not shipped), 60 passages", BLIND12),
     "blind12-nogold": Setting("blind12-nogold", "the same, each answerable question without its own passage", BLIND12,
+                              no_gold=True),
+    "blind13": Setting("blind13", "five more new documents with 30 unanswerable questions (130 questions, session 15; run "
+                       "blind on session 10's answer path and on session 15's candidate, not shipped), 70 passages", BLIND13),
+    "blind13-nogold": Setting("blind13-nogold", "the same, each answerable question without its own passage", BLIND13,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),

