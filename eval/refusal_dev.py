@@ -69,13 +69,9 @@ def evaluate(name: str, train: list[T.Run], oof: list[np.ndarray], dev: list[T.R
         features = REFUSAL_FEATURES + TOP
     label = np.asarray([r.y.any() for r in train], dtype=np.int8)
     weights, fold = T.run_weights(train), T.folds_of(train)
-    p = np.zeros(len(train))
-    for f in range(T.FOLDS):
-        held = fold == f
-        p[held] = T.Trees(R[~held], label[~held], rounds=T.REFUSAL_ROUNDS, features=features,
-                          weight=weights[~held]).predict(R[held])
+    p = T.oof_refusal("lightgbm", R, label, weights, fold, features)
     t = T.thresholds(train, p, T.answered_right(train, oof))
-    q = T.Trees(R, label, rounds=T.REFUSAL_ROUNDS, features=features, weight=weights).predict(D)
+    q = T.fit_refusal("lightgbm", R, label, weights, features).predict(D)
     answerable = np.asarray([r.answerable and r.kind == "normal" for r in dev])
     right = T.answered_right(dev, dev_probs)
     refused = T.refuses(D, q, t)

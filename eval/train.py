@@ -356,11 +356,22 @@ def selector_probabilities(kind: str, runs: list[Run], fold: np.ndarray) -> tupl
     return [platt_scale(p, platt) if len(p) else p for p in oof], platt
 
 
-def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None):
-    """A refusal model of ``kind`` on question-level features ``R``."""
+def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None,
+                features: tuple[str, ...] = REFUSAL_FEATURES):
+    """A refusal model of ``kind`` on question-level features ``R`` (its columns: ``features``)."""
     if kind == "logistic":
-        return fit_logistic(R, label, REFUSAL_FEATURES, weight=weight)
-    return Trees(R, label, rounds=REFUSAL_ROUNDS, features=REFUSAL_FEATURES, weight=weight)
+        return fit_logistic(R, label, features, weight=weight)
+    return Trees(R, label, rounds=REFUSAL_ROUNDS, features=features, weight=weight)
+
+
+def oof_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray, fold: np.ndarray,
+                features: tuple[str, ...] = REFUSAL_FEATURES) -> np.ndarray:
+    """Out-of-fold probabilities of a refusal model of ``kind``: each fold's from a model fit on the others."""
+    p = np.zeros(len(R))
+    for f in range(FOLDS):
+        held = fold == f
+        p[held] = fit_refusal(kind, R[~held], label[~held], weight[~held], features).predict(R[held])
+    return p
 
 
 def run_weights(runs: list[Run]) -> np.ndarray:
@@ -449,9 +460,7 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
     weights = run_weights(runs)
     oof_ref, recall = {}, {}
     for rkind in ("logistic", "lightgbm"):
-        p = np.zeros(len(runs))
-        for f in range(FOLDS):
-            p[fold == f] = fit_refusal(rkind, R[fold != f], label[fold != f], weights[fold != f]).predict(R[fold == f])
+        p = oof_refusal(rkind, R, label, weights, fold)
         oof_ref[rkind] = p
         recall[rkind] = float((p[~answerable] < pick_threshold(p, right)).mean())
         log(f"refusal {rkind}: cross-validated refusal recall {recall[rkind]:.3f} refusing {MAX_REFUSED_RIGHT} of the right answers")
