@@ -9,7 +9,9 @@ cross-validated metrics):
   LightGBM's lambdarank with Platt-scaled scores, chosen by cross-validation);
 - the **refusal model** gives the probability that some candidate answers at
   all, from the selector's best probabilities and the question's support
-  (:class:`chat.refusal.Support`); logistic regression or LightGBM, chosen by
+  (:class:`chat.refusal.Support`); logistic regression, LightGBM, or the mean of
+  two LightGBM models' probabilities, one of which also reads the chosen
+  sentence's own feature row (``CHOSEN_FEATURES``; the "blend"), chosen by
   cross-validated refusal recall at the allowed false refusals.
 
 The decision's thresholds are picked on cross-validation of the training data: below
@@ -47,6 +49,7 @@ SELECTOR_FILE = "selector.txt"
 SELECTOR_JSON = "selector.json"  # the logistic alternative
 REFUSAL_FILE = "refusal.json"
 REFUSAL_TREE_FILE = "refusal.txt"  # the LightGBM alternative
+REFUSAL_CHOSEN_FILE = "refusal_chosen.txt"  # the blend's model that reads the chosen sentence's row too
 MANIFEST_FILE = "manifest.json"
 
 REFUSAL_FEATURES = (
@@ -54,6 +57,9 @@ REFUSAL_FEATURES = (
     "n_terms", "lang_en", "typed_best", "p_framed", "top_unmet", "p_typed", "rule_refuse", "head_missing",
     "miss_top1", "miss_passage1", "clash1", "miss_framed", "dense1", "dense_best",
 )
+# the chosen (best-scored) sentence's own feature row, after the question-level inputs in ``refusal_row``
+CHOSEN_FEATURES = tuple(f"top_{name}" for name in FEATURES)
+REFUSAL_INPUTS = REFUSAL_FEATURES + CHOSEN_FEATURES
 
 
 class ModelFileError(RagchatError):
@@ -118,10 +124,33 @@ class TreeModel:
         return 1.0 / (1.0 + np.exp(-(a * scores + b)))
 
 
+class Refusal:
+    """The refusal model: the mean of its parts' probabilities. Each part reads the leading columns
+    of ``refusal_row``'s row that it was trained on (``part.features``): the question-level inputs
+    (``REFUSAL_FEATURES``), or those and the chosen sentence's row (``REFUSAL_INPUTS``).
+
+    Why a blend (session 16, docs/eval-results.md): a model that also reads the chosen sentence
+    refuses more of the asks whose answer is not in the documents, but alone it refused more of the
+    encyclopaedia's and the report's answerable questions; the mean of the two kept those."""
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+
+    @property
+    def kind(self) -> str:
+        if len(self.parts) == 2:
+            return "blend"
+        return "logistic" if isinstance(self.parts[0], LogisticModel) else "lightgbm"
+
+    def predict(self, R: np.ndarray) -> np.ndarray:
+        R = np.asarray(R, dtype=np.float64)
+        return np.mean([part.predict(R[:, :len(part.features)]) for part in self.parts], axis=0)
+
+
 @dataclass
 class Models:
     selector: LogisticModel | TreeModel
-    refusal: LogisticModel | TreeModel
+    refusal: Refusal
     threshold: float  # the trained default of ``answer.min_answer_probability``, for Chinese questions
     threshold_high: float  # below this, a question the refusal rules refuse is refused too
     manifest: dict
@@ -170,11 +199,16 @@ def load_models(folder: Path = MODELS_DIR) -> Models:
                                                         tuple(platt) if platt else None)
     else:
         selector = LogisticModel(json.loads((folder / SELECTOR_JSON).read_text(encoding="utf-8")))
-    if manifest["refusal"].get("kind", "logistic") == "lightgbm":
-        refusal: LogisticModel | TreeModel = TreeModel((folder / REFUSAL_TREE_FILE).read_text(encoding="utf-8"),
-                                                       REFUSAL_FEATURES)
+    refusal_kind = manifest["refusal"].get("kind", "logistic")
+    if refusal_kind == "blend" and tuple(manifest.get("chosen_features", ())) != CHOSEN_FEATURES:
+        raise ModelFileError("the refusal model was trained on other features than this code computes; run `make train`")
+    if refusal_kind in ("lightgbm", "blend"):
+        parts: list = [TreeModel((folder / REFUSAL_TREE_FILE).read_text(encoding="utf-8"), REFUSAL_FEATURES)]
+        if refusal_kind == "blend":
+            parts.append(TreeModel((folder / REFUSAL_CHOSEN_FILE).read_text(encoding="utf-8"), REFUSAL_INPUTS))
     else:
-        refusal = LogisticModel(json.loads((folder / REFUSAL_FILE).read_text(encoding="utf-8")))
+        parts = [LogisticModel(json.loads((folder / REFUSAL_FILE).read_text(encoding="utf-8")))]
+    refusal = Refusal(parts)
     threshold = float(manifest["refusal"]["threshold"])
     en = manifest["refusal"].get("threshold_en")
     return Models(selector, refusal, threshold, float(manifest["refusal"].get("threshold_high", threshold)), manifest,
@@ -192,9 +226,10 @@ def rank(models: Models, cands: list[Candidate], X: np.ndarray) -> list[Scored]:
 
 def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question: Question,
                 rule_reason: str | None = None) -> np.ndarray:
-    """The question-level features of the refusal model (``REFUSAL_FEATURES``). ``rule_reason``:
-    the refusal rules' reason ("" to answer), when the caller has it already; else the default
-    rules are asked."""
+    """The refusal model's inputs (``REFUSAL_INPUTS``): the question-level features
+    (``REFUSAL_FEATURES``), then the chosen sentence's own feature row (``CHOSEN_FEATURES``; NaN
+    when nothing was retrieved). ``rule_reason``: the refusal rules' reason ("" to answer), when the
+    caller has it already; else the default rules are asked."""
     from chat.features import INDEX
 
     probs = [s.prob for s in ranked] + [0.0, 0.0, 0.0]
@@ -228,7 +263,8 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "dense1": float(X[top, INDEX["s_dense"]]) if top is not None else np.nan,
         "dense_best": float(np.nanmax(col("s_dense"))) if len(X) and not np.all(np.isnan(col("s_dense"))) else np.nan,
     }
-    return np.asarray([[values[f] for f in REFUSAL_FEATURES]], dtype=np.float64)
+    chosen = X[top] if top is not None else np.full(len(FEATURES), np.nan)
+    return np.asarray([[values[f] for f in REFUSAL_FEATURES] + [float(x) for x in chosen]], dtype=np.float64)
 
 
 def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,

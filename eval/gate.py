@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
     REPORT_HOLDOUT4, REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 from ragchat.errors import RagchatError
@@ -70,6 +70,10 @@ SETTINGS = {
     "blind12_nogold": GateSetting(BLIND12, no_gold=True),
     "blind13": GateSetting(BLIND13),
     "blind13_nogold": GateSetting(BLIND13, no_gold=True),
+    "blind14": GateSetting(BLIND14),
+    "blind14_nogold": GateSetting(BLIND14, no_gold=True),
+    "blind15": GateSetting(BLIND15),
+    "blind15_nogold": GateSetting(BLIND15, no_gold=True),
 }
 
 

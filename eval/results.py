@@ -92,11 +92,11 @@ SETTINGS = {
     "blind13-nogold": Setting("blind13-nogold", "the same, each answerable question without its own passage", BLIND13,
                               no_gold=True),
     "blind14": Setting("blind14", "five more new documents with 30 unanswerable questions (130 questions, session 16; run "
-                       "blind on session 10's answer path and on session 16's candidate), 70 passages", BLIND14),
+                       "blind on session 10's answer path and on session 16's candidate, not shipped), 70 passages", BLIND14),
     "blind14-nogold": Setting("blind14-nogold", "the same, each answerable question without its own passage", BLIND14,
                               no_gold=True),
     "blind15": Setting("blind15", "five more new documents with 30 unanswerable questions (130 questions, session 17; run "
-                       "blind on session 10's answer path and on session 16's candidate), 40 paragraphs", BLIND15),
+                       "blind on session 10's answer path and on session 16's candidate, not shipped), 85 passages", BLIND15),
     "blind15-nogold": Setting("blind15-nogold", "the same, each answerable question without its own passage", BLIND15,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",

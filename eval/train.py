@@ -42,8 +42,8 @@ import numpy as np
 
 from chat.features import FEATURE_GROUPS, FEATURES
 from chat.selector import (
-    MANIFEST_FILE, MODELS_DIR, REFUSAL_FEATURES, REFUSAL_FILE, REFUSAL_TREE_FILE, SELECTOR_FILE, SELECTOR_JSON, LogisticModel,
-    Scored, refusal_row,
+    CHOSEN_FEATURES, MANIFEST_FILE, MODELS_DIR, REFUSAL_CHOSEN_FILE, REFUSAL_FEATURES, REFUSAL_FILE, REFUSAL_INPUTS,
+    REFUSAL_TREE_FILE, SELECTOR_FILE, SELECTOR_JSON, LogisticModel, Refusal, Scored, refusal_row,
 )
 from eval.textnorm import norm
 from ragchat.errors import RagchatError
@@ -225,6 +225,7 @@ class Trees:
         data = lightgbm.Dataset(np.asarray(X, dtype=np.float64), label=y, weight=weight, feature_name=list(features),
                                 free_raw_data=False)
         self.booster = lightgbm.train(LGBM_PARAMS, data, num_boost_round=rounds)
+        self.features = tuple(features)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.booster.predict(np.asarray(X, dtype=np.float64), num_threads=1)
@@ -294,6 +295,7 @@ SELECTORS = {
 
 
 def refusal_matrix(runs: list[Run], probs: list[np.ndarray]) -> np.ndarray:
+    """Each run's ``refusal_row`` (``REFUSAL_INPUTS``: question-level, then the chosen sentence's row)."""
     from chat.question import Question
     from chat.refusal import Support
 
@@ -356,21 +358,31 @@ def selector_probabilities(kind: str, runs: list[Run], fold: np.ndarray) -> tupl
     return [platt_scale(p, platt) if len(p) else p for p in oof], platt
 
 
-def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None,
-                features: tuple[str, ...] = REFUSAL_FEATURES):
-    """A refusal model of ``kind`` on question-level features ``R`` (its columns: ``features``)."""
+REFUSAL_KINDS = ("logistic", "lightgbm", "blend")
+# what `make train` compares: the blend was measured in session 16 and not shipped (docs/eval-results.md);
+# ``--refusal-kinds logistic,lightgbm,blend`` lets training pick it
+DEFAULT_REFUSAL_KINDS = ("logistic", "lightgbm")
+
+
+def fit_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> Refusal:
+    """A refusal model of ``kind`` on ``refusal_matrix`` rows ``R``: logistic regression or LightGBM on
+    the question-level inputs, or the blend, the mean of that LightGBM and one that also reads the
+    chosen sentence's row."""
+    n = len(REFUSAL_FEATURES)
     if kind == "logistic":
-        return fit_logistic(R, label, features, weight=weight)
-    return Trees(R, label, rounds=REFUSAL_ROUNDS, features=features, weight=weight)
+        return Refusal([fit_logistic(R[:, :n], label, REFUSAL_FEATURES, weight=weight)])
+    parts = [Trees(R[:, :n], label, rounds=REFUSAL_ROUNDS, features=REFUSAL_FEATURES, weight=weight)]
+    if kind == "blend":
+        parts.append(Trees(R, label, rounds=REFUSAL_ROUNDS, features=REFUSAL_INPUTS, weight=weight))
+    return Refusal(parts)
 
 
-def oof_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray, fold: np.ndarray,
-                features: tuple[str, ...] = REFUSAL_FEATURES) -> np.ndarray:
+def oof_refusal(kind: str, R: np.ndarray, label: np.ndarray, weight: np.ndarray, fold: np.ndarray) -> np.ndarray:
     """Out-of-fold probabilities of a refusal model of ``kind``: each fold's from a model fit on the others."""
     p = np.zeros(len(R))
     for f in range(FOLDS):
         held = fold == f
-        p[held] = fit_refusal(kind, R[~held], label[~held], weight[~held], features).predict(R[held])
+        p[held] = fit_refusal(kind, R[~held], label[~held], weight[~held]).predict(R[held])
     return p
 
 
@@ -434,7 +446,11 @@ def plot_tradeoff(path: Path, runs: list[Run], p: np.ndarray, right: np.ndarray,
     plot_refusal_curve(path, curves, chosen, "refusal trade-off (cross-validated; dot: trained threshold)")
 
 
-def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> dict:
+def train(runs: list[Run], out: Path, log=print, plot: Path | None = None,
+          refusal_kinds: tuple[str, ...] = DEFAULT_REFUSAL_KINDS) -> dict:
+    """Fits the selector and the refusal model on ``runs`` and writes them and their manifest into
+    ``out``; each model's kind is the best by cross-validation (the refusal model's among
+    ``refusal_kinds``)."""
     fold = folds_of(runs)
     normal = [i for i, r in enumerate(runs) if r.kind == "normal" and r.answerable]
     results = {}
@@ -459,12 +475,12 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
     right = answered_right(runs, oof[kind])
     weights = run_weights(runs)
     oof_ref, recall = {}, {}
-    for rkind in ("logistic", "lightgbm"):
+    for rkind in refusal_kinds:
         p = oof_refusal(rkind, R, label, weights, fold)
         oof_ref[rkind] = p
         recall[rkind] = float((p[~answerable] < pick_threshold(p, right)).mean())
         log(f"refusal {rkind}: cross-validated refusal recall {recall[rkind]:.3f} refusing {MAX_REFUSED_RIGHT} of the right answers")
-    refusal_kind = max(recall, key=lambda k: (recall[k], k == "logistic"))
+    refusal_kind = max(recall, key=lambda k: (recall[k], -REFUSAL_KINDS.index(k)))
     p_ref = oof_ref[refusal_kind]
     t = thresholds(runs, p_ref, right)
     refused = refuses(R, p_ref, t)
@@ -506,12 +522,14 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
     else:
         files[SELECTOR_JSON] = json.dumps(_logistic_json(fit_selector(kind, runs)), indent=1).encode()
     full_oof = refusal_matrix(runs, oof[kind])
-    for stale in (REFUSAL_FILE, REFUSAL_TREE_FILE):
+    for stale in (REFUSAL_FILE, REFUSAL_TREE_FILE, REFUSAL_CHOSEN_FILE):
         (out / stale).unlink(missing_ok=True)
-    if refusal_kind == "lightgbm":
-        files[REFUSAL_TREE_FILE] = fit_refusal("lightgbm", full_oof, label, weights).booster.model_to_string().encode()
+    refusal = fit_refusal(refusal_kind, full_oof, label, weights)
+    if refusal_kind == "logistic":
+        files[REFUSAL_FILE] = json.dumps(_logistic_json(refusal.parts[0]), indent=1).encode()
     else:
-        files[REFUSAL_FILE] = json.dumps(_logistic_json(fit_logistic(full_oof, label, REFUSAL_FEATURES, weight=weights)), indent=1).encode()
+        for name, part in zip((REFUSAL_TREE_FILE, REFUSAL_CHOSEN_FILE), refusal.parts):
+            files[name] = part.booster.model_to_string().encode()
     for name, data in files.items():
         (out / name).write_bytes(data)
     manifest = {
@@ -519,6 +537,7 @@ def train(runs: list[Run], out: Path, log=print, plot: Path | None = None) -> di
         "features": list(FEATURES),
         "feature_groups": {g: list(f) for g, f in FEATURE_GROUPS.items()},
         "refusal_features": list(REFUSAL_FEATURES),
+        "chosen_features": list(CHOSEN_FEATURES),
         # the model behind the ``dense`` features: another model's cosines mean something else
         "embedding_model": _embedding_model(),
         "selector": {"kind": kind, "cv_top1": {k: round(v, 4) for k, v in results.items()},
@@ -588,7 +607,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=Path, default=FEATURES_CACHE, help="the collected features (a cache)")
     parser.add_argument("--reuse", action="store_true", help="reuse the collected features instead of collecting anew")
     parser.add_argument("--plot", type=Path, default=PLOT, help="the refusal trade-off plot (default: %(default)s)")
+    parser.add_argument("--refusal-kinds", default=",".join(DEFAULT_REFUSAL_KINDS),
+                        help=f"the refusal models compared, of {', '.join(REFUSAL_KINDS)} (default: %(default)s)")
     args = parser.parse_args(argv)
+    kinds = tuple(k.strip() for k in args.refusal_kinds.split(",") if k.strip())
+    if not kinds or set(kinds) - set(REFUSAL_KINDS):
+        parser.error(f"--refusal-kinds: choose from {', '.join(REFUSAL_KINDS)}")
     started = time.time()
     if args.reuse and args.features.exists():
         try:
@@ -599,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = collect()
         save_runs(runs, args.features)
     print(f"{len(runs)} runs, {sum(len(r.y) for r in runs)} candidates ({time.time() - started:.0f} s)", file=sys.stderr)
-    manifest = train(runs, args.out, plot=args.plot)
+    manifest = train(runs, args.out, plot=args.plot, refusal_kinds=kinds)
     print(json.dumps({k: manifest[k] for k in ("selector", "refusal")}, indent=1))
     print(f"wrote {args.out} in {time.time() - started:.0f} s", file=sys.stderr)
     return 0

@@ -51,6 +51,17 @@ def test_a_refusal_model_trained_on_other_question_features_is_refused(tmp_path)
         load_models(folder)
 
 
+def test_a_refusal_blend_trained_on_another_chosen_row_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, folder)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["refusal"]["kind"] = "blend"
+    manifest["chosen_features"] = manifest["features"][:-1]  # the chosen sentence's row, one feature short
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="refusal model was trained on other features"):
+        load_models(folder)
+
+
 def test_a_missing_manifest_says_to_train(tmp_path):
     with pytest.raises(ModelFileError, match="make train"):
         load_models(tmp_path)
