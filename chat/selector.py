@@ -264,7 +264,7 @@ def refusal_row(ranked: list[Scored], X: np.ndarray, support: Support, question:
         "dense_best": float(np.nanmax(col("s_dense"))) if len(X) and not np.all(np.isnan(col("s_dense"))) else np.nan,
     }
     chosen = X[top] if top is not None else np.full(len(FEATURES), np.nan)
-    return np.asarray([[values[f] for f in REFUSAL_FEATURES] + [float(x) for x in chosen]], dtype=np.float64)
+    return np.concatenate([[values[f] for f in REFUSAL_FEATURES], chosen]).astype(np.float64)[None, :]
 
 
 def decide(models: Models, ranked: list[Scored], X: np.ndarray, support: Support, question: Question,

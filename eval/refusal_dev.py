@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from chat.features import FEATURES
-from chat.selector import REFUSAL_FEATURES
+from chat.selector import REFUSAL_FEATURES, Refusal
 from eval import train as T
 
 DEV_SETS = ("gen9", "gen10", "gen11", "gen12")
-TOP = tuple(f"top_{name}" for name in FEATURES)
 
 
 @dataclass(frozen=True)
@@ -113,30 +112,20 @@ def _inputs(v: Variant, runs: list[T.Run], probs: list[np.ndarray]) -> tuple[np.
     return np.c_[R, chosen_rows(runs, probs, v.chosen)], REFUSAL_FEATURES + tuple(f"top_{n}" for n in v.chosen)
 
 
-class _Model:
-    """A fitted variant (both halves of a blend)."""
+def _part(v: Variant, R: np.ndarray, label, weight, features):
+    if v.kind == "logistic":
+        return T.fit_logistic(R, label, features, weight=weight)
+    return T.Trees(R, label, rounds=T.REFUSAL_ROUNDS, features=features, weight=weight, params=v.params)
 
-    def __init__(self, v: Variant, R: np.ndarray, label, weight, features) -> None:
-        self.parts = [self._fit(v, R, label, weight, features)]
-        if v.blend:
-            n = len(REFUSAL_FEATURES)
-            self.parts.append((n, self._fit(Variant("base", v.kind), R[:, :n], label, weight, REFUSAL_FEATURES)[1]))
 
-    @staticmethod
-    def _fit(v: Variant, R, label, weight, features):
-        if v.kind == "lightgbm" and v.params:
-            import lightgbm
-
-            params = {**T.LGBM_PARAMS, **v.params}
-            data = lightgbm.Dataset(np.asarray(R, dtype=np.float64), label=label, weight=weight, feature_name=list(features))
-            booster = lightgbm.train(params, data, num_boost_round=T.REFUSAL_ROUNDS)
-            return None, lambda X: booster.predict(np.asarray(X, dtype=np.float64), num_threads=1)
-        if v.kind == "logistic":
-            return None, T.fit_logistic(R, label, features, weight=weight).predict
-        return None, T.Trees(R, label, rounds=T.REFUSAL_ROUNDS, features=features, weight=weight).predict
-
-    def predict(self, R: np.ndarray) -> np.ndarray:
-        return np.mean([predict(R if n is None else R[:, :n]) for n, predict in self.parts], axis=0)
+def _fit(v: Variant, R: np.ndarray, label, weight, features) -> Refusal:
+    """A fitted variant: the blend's second part reads only the question-level columns, as in
+    ``eval.train.fit_refusal``."""
+    parts = [_part(v, R, label, weight, features)]
+    if v.blend:
+        n = len(REFUSAL_FEATURES)
+        parts.append(_part(Variant("base", v.kind), R[:, :n], label, weight, REFUSAL_FEATURES))
+    return Refusal(parts)
 
 
 def evaluate(v: Variant, train: list[T.Run], oof: list[np.ndarray], groups: list[Group]) -> list[Result]:
@@ -152,9 +141,9 @@ def evaluate(v: Variant, train: list[T.Run], oof: list[np.ndarray], groups: list
     p = np.zeros(len(R))
     for f in range(T.FOLDS):
         held = fold == f
-        p[held] = _Model(v, R[~held], label[~held], weights[~held], features).predict(R[held])
+        p[held] = _fit(v, R[~held], label[~held], weights[~held], features).predict(R[held])
     t = T.thresholds(train, p, T.answered_right(train, oof))
-    model = _Model(v, R, label, weights, features)
+    model = _fit(v, R, label, weights, features)
     results = []
     for g in groups:
         D = _inputs(v, g.runs, g.probs)[0]

@@ -219,12 +219,13 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, features, C: float = 1.0, weight:
 
 class Trees:
     def __init__(self, X: np.ndarray, y: np.ndarray, rounds: int = LGBM_ROUNDS, features=FEATURES,
-                 weight: np.ndarray | None = None) -> None:
+                 weight: np.ndarray | None = None, params: dict | None = None) -> None:
+        """LightGBM binary on ``X``; ``params`` override ``LGBM_PARAMS`` (eval.refusal_dev's variants)."""
         import lightgbm
 
         data = lightgbm.Dataset(np.asarray(X, dtype=np.float64), label=y, weight=weight, feature_name=list(features),
                                 free_raw_data=False)
-        self.booster = lightgbm.train(LGBM_PARAMS, data, num_boost_round=rounds)
+        self.booster = lightgbm.train({**LGBM_PARAMS, **(params or {})}, data, num_boost_round=rounds)
         self.features = tuple(features)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
