@@ -100,7 +100,7 @@ SETTINGS = {
     "blind15-nogold": Setting("blind15-nogold", "the same, each answerable question without its own passage", BLIND15,
                               no_gold=True),
     "blind16": Setting("blind16", "five more new documents with 30 unanswerable questions (130 questions, session 18), "
-                       "40 paragraphs", BLIND16),
+                       "85 passages", BLIND16),
     "blind16-nogold": Setting("blind16-nogold", "the same, each answerable question without its own passage", BLIND16,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
