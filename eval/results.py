@@ -104,7 +104,7 @@ SETTINGS = {
     "blind16-nogold": Setting("blind16-nogold", "the same, each answerable question without its own passage", BLIND16,
                               no_gold=True),
     "blind17": Setting("blind17", "five more new documents with 30 unanswerable questions (130 questions, session 19), "
-                       "40 paragraphs", BLIND17),
+                       "135 passages", BLIND17),
     "blind17-nogold": Setting("blind17-nogold", "the same, each answerable question without its own passage", BLIND17,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
