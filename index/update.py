@@ -17,9 +17,10 @@ import hashlib
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -29,6 +30,7 @@ from index.identity import Identities
 from index.keyword.bm25 import KeywordIndex
 from index.lock import index_lock
 from index.recover import Recovered, recover_documents
+from index.shared_lock import SharedLock, knowledge_base_name, shared_writer_lock
 from index.store import (POINTER, DocRecord, Snapshot, check_model, load_snapshot, now_iso, versions,
                          write_snapshot)
 from index.vector import VectorIndex
@@ -65,12 +67,15 @@ class UpdateReport:
     version: str = ""
     repaired: str = ""  # the damage of the live version that this update rebuilt around
     notes: list[str] = field(default_factory=list)  # what a repair could not recover
+    # unchanged documents written again (Milvus: their BM25 vectors, after the average chunk length drifted)
+    rewritten: int = 0
 
     def summary(self) -> str:
         return (
             f"added: {len(self.added)}  updated: {len(self.updated)}  unchanged: {len(self.unchanged)}  "
             f"removed: {len(self.removed)}  skipped: {len(self.skipped)}  moved: {len(self.moved)}  "
             f"copies: {len(self.copies)}  chunks embedded: {self.chunks_embedded}  "
+            + (f"rewritten: {self.rewritten}  " if self.rewritten else "") +
             f"index: {self.n_documents} documents, {self.n_chunks} chunks ({self.seconds:.1f} s)"
         )
 
@@ -129,6 +134,19 @@ class _Plan:
     failed: list[Skipped] = field(default_factory=list)  # documents that could not be chunked
 
 
+@contextmanager
+def writer_locks(index_dir: Path, settings: Settings, wait: float = 0.0,
+                 on_wait: Callable[[str], None] | None = None) -> Iterator[SharedLock | None]:
+    """The writer lock of this machine (:mod:`index.lock`) and, with ``index.writer_lock_url`` set,
+    the one all machines share (:mod:`index.shared_lock`), keyed by the knowledge base's name."""
+    with index_lock(index_dir, wait, on_wait):
+        if not settings.index.writer_lock_url:
+            yield None
+            return
+        with shared_writer_lock(settings.index.writer_lock_url, knowledge_base_name(index_dir), wait, on_wait) as shared:
+            yield shared
+
+
 def update_index(
     index_dir: Path,
     settings: Settings,
@@ -156,11 +174,12 @@ def update_index(
     if settings.index.backend == "milvus":
         from index.milvus.update import update_milvus
 
-        with index_lock(index_dir, wait, on_wait):
-            update_milvus(index_dir, settings, embeddings, add, remove, rebuild, progress, report)
+        with writer_locks(index_dir, settings, wait, on_wait) as shared:
+            update_milvus(index_dir, settings, embeddings, add, remove, rebuild, progress, report,
+                          shared.check if shared is not None else None)
         report.seconds = time.perf_counter() - started
         return report
-    with index_lock(index_dir, wait, on_wait):
+    with writer_locks(index_dir, settings, wait, on_wait):
         old, recovered = _open_old(index_dir, embeddings, rebuild, report)
         try:
             records = dict(old.documents) if old else dict(recovered.records) if recovered else {}

@@ -235,6 +235,23 @@ class IndexSettings(_Section):
         "tokenizer, which keeps `131.7万头` whole) or `milvus` (Milvus' own BM25 with its jieba analyzer). "
         "Chosen by the measurement in docs/scale.md.",
     )
+    writer_lock_url: str = Field(
+        default="",
+        repr=False,
+        description="A PostgreSQL URL (`postgresql://user:password@host:5432/db`) whose advisory lock every index "
+        "writer also takes, so that writers on several machines (replicas of one Milvus deployment) change a "
+        "knowledge base one at a time. Empty: only this machine's lock file. Keep the password in the "
+        "environment: `RAGCHAT_INDEX__WRITER_LOCK_URL` (docs/scale.md).",
+    )
+    milvus_avgdl_tolerance: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="With `index.milvus_keyword = \"ours\"`: how far (a share) the collection's average chunk "
+        "length may move from the one its BM25 vectors were written with before an update writes every "
+        "document's vectors again (0: at every update that changes it). Until then new rows use the recorded one, "
+        "so that all rows stay comparable (docs/scale.md).",
+    )
     follow_interval_s: float = Field(
         default=0.0,
         ge=0,
@@ -348,6 +365,12 @@ class AnswerSettings(_Section):
     runner_up: float = Field(
         default=0.3, ge=0, le=1,
         description="A runner-up sentence is added when its probability is at least this share of the top one's.",
+    )
+    unknown_head_rule: bool = Field(
+        default=True,
+        description="Refuse outright (probability 0) when the question names the attribute it asks for "
+        "(`利率` in `肉牛养殖贷款的利率是多少？`) and no indexed document uses that word. Off: the refusal model "
+        "decides those questions too, from its `head_missing` input.",
     )
     expanders: tuple[str, ...] = Field(
         default=EXPANDERS,

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from index.shared_lock import knowledge_base_name
 from ragchat.errors import ConfigError, IndexBackendUnavailableError, MissingDependencyError
 from ragchat.settings import Settings
 
@@ -38,8 +39,7 @@ def is_lite(uri: str) -> bool:
 
 def collection_name(index_dir: Path) -> str:
     """One collection per knowledge base: the index folder's name, or its KB's (``kbs/<kb>/index``)."""
-    name = index_dir.parent.name if index_dir.name == "index" and index_dir.parent.name else index_dir.name
-    clean = re.sub(r"[^0-9A-Za-z_]", "_", name)[:200] or "default"
+    clean = re.sub(r"[^0-9A-Za-z_]", "_", knowledge_base_name(index_dir))[:200] or "default"
     return f"ragchat_{clean}"
 
 

@@ -41,7 +41,7 @@ def migrate_to_milvus(settings: Settings, replace: bool = False) -> Migrated:
                     f"Milvus collection {store.name} at {store.uri} already holds an index; "
                     "`ragchat index migrate --to milvus --replace` drops it first")
             store.drop()
-        generation = store.commit(snapshot, {}, None)
+        generation, _ = store.commit(snapshot, {}, None)
         return Migrated(store.name, store.uri, len(snapshot.documents), len(snapshot.chunks), generation)
     finally:
         store.close()

@@ -21,11 +21,23 @@ def term_key(term: str) -> int:
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "big") & 0x7FFFFFFF
 
 
-def chunk_vectors(keyword: KeywordIndex) -> dict[str, dict[int, float]]:
-    """Each chunk id of ``keyword`` to its sparse vector (empty for a chunk without terms)."""
-    k1, b = keyword.params.k1, keyword.params.b
+def average_length(keyword: KeywordIndex) -> float:
+    """BM25's ``avgdl``: the mean number of terms of ``keyword``'s chunks (1 when it has none)."""
     lengths = np.diff(keyword._offsets)
-    avgdl = float(lengths.mean()) if len(lengths) else 1.0
+    return float(lengths.mean()) if len(lengths) else 1.0
+
+
+def drifted(written: float | None, current: float, tolerance: float) -> bool:
+    """Whether vectors written with average length ``written`` (``None``: not recorded) are more
+    than ``tolerance`` (a share) away from ``current`` and must be written again."""
+    return written is None or written <= 0 or abs(current / written - 1.0) > tolerance
+
+
+def chunk_vectors(keyword: KeywordIndex, avgdl: float | None = None) -> dict[str, dict[int, float]]:
+    """Each chunk id of ``keyword`` to its sparse vector (empty for a chunk without terms), normalised
+    by ``avgdl`` (default: ``keyword``'s own average chunk length)."""
+    k1, b = keyword.params.k1, keyword.params.b
+    avgdl = average_length(keyword) if avgdl is None else avgdl
     out: dict[str, dict[int, float]] = {}
     for i, chunk_id in enumerate(keyword.chunk_ids):
         tokens = keyword._doc_tokens(i)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -213,6 +213,7 @@ class MilvusStore:
         snap = MilvusSnapshot(manifest, chunks, vectors, documents, vector_index, keyword,
                               pointer=f"g-{pointer.gen}")
         snap.attach(self, pointer.gen, live)
+        snap.sparse_avgdl = state.get("sparse_avgdl")  # None: written before it was recorded
         return snap
 
     def _live_chunks(self, live: dict[str, str], exact: bool, dim: int) -> tuple[list[Chunk], np.ndarray]:
@@ -239,42 +240,65 @@ class MilvusStore:
 
     # --- writing --------------------------------------------------------------------
 
-    def commit(self, snapshot: Snapshot, texts: dict[str, str], old: "MilvusSnapshot | None") -> str:
+    def commit(self, snapshot: Snapshot, texts: dict[str, str], old: "MilvusSnapshot | None",
+               still_locked: Callable[[], None] | None = None) -> tuple[str, int]:
         """Make ``snapshot`` live: write its new and changed documents under a new generation,
-        then flip the pointer; returns the generation's name (``g-<n>``)."""
+        then flip the pointer; returns the generation's name (``g-<n>``) and how many unchanged
+        documents were written again.
+
+        Every live row's BM25 vector is normalised by one average chunk length, recorded in the
+        state (``sparse_avgdl``). New rows are written with it, so that the rows stay comparable;
+        when the collection's true average has moved more than ``index.milvus_avgdl_tolerance``
+        away from it, every document is written again with the true one.
+
+        ``still_locked`` (the writers' shared lock, :mod:`index.shared_lock`) raises when the lock
+        was lost; it is asked before the first row is written and again just before the flip, so a
+        writer that lost it leaves only rows outside every live set, which the next commit deletes."""
+        if still_locked is not None:
+            still_locked()
         dim = int(snapshot.manifest["embedding"]["dimension"])
         self.create(dim)
         pointer = self.pointer() or Pointer(0, True, 1)
         gen = pointer.next_gen
         self._set_pointer(Pointer(pointer.gen, False, gen + 1))  # rows outside the live set may appear
         old_live = old.live if old is not None else {}
+        current = sparse.average_length(snapshot.keyword)
+        written = old.sparse_avgdl if old is not None else None
+        renormalise = old is not None and sparse.drifted(written, current, self.settings.index.milvus_avgdl_tolerance)
+        avgdl = current if old is None or renormalise or written is None else written
         live: dict[str, int] = {}
         changed: list[str] = []
+        rewritten = 0
         for doc_id, record in snapshot.documents.items():
             if old is not None and doc_id in old_live and old.documents.get(doc_id) == record:
-                live[doc_id] = int(old_live[doc_id].rsplit("@", 1)[1])
-            else:
-                live[doc_id] = gen
-                changed.append(doc_id)
-        self._write_documents(snapshot, texts, changed, gen, old)
+                if not renormalise:
+                    live[doc_id] = int(old_live[doc_id].rsplit("@", 1)[1])
+                    continue
+                rewritten += 1
+            live[doc_id] = gen
+            changed.append(doc_id)
+        self._write_documents(snapshot, texts, changed, gen, old, avgdl)
         state = {"manifest": snapshot.manifest, "live": live,
-                 "documents": {k: asdict(v) for k, v in snapshot.documents.items()}}
+                 "documents": {k: asdict(v) for k, v in snapshot.documents.items()}, "sparse_avgdl": avgdl}
         body = json.dumps(state, ensure_ascii=True)
         self.client.upsert(self.meta_name, [
             {"pk": f"state@{gen}#{i}", "kind": "state", "doc_gen": "", "body": part, "v": [0.0, 0.0]}
             for i, part in enumerate(_parts(body))])
+        if still_locked is not None:
+            still_locked()
         self._set_pointer(Pointer(gen, False, gen + 1))  # the commit point
         self.clean(gen, {f"{d}@{g}" for d, g in live.items()})
         for name in (self.name, self.meta_name):  # sealed, indexed segments: searches no longer scan rows
             self.client.flush(name)
-        return f"g-{gen}"
+        return f"g-{gen}", rewritten
 
     def _write_documents(
         self, snapshot: Snapshot, texts: dict[str, str], doc_ids: list[str], gen: int, old: "MilvusSnapshot | None",
+        avgdl: float,
     ) -> None:
         wanted = set(doc_ids)
         with_headings = snapshot.manifest["embedding"]["with_headings"]
-        sparse_of = sparse.chunk_vectors(snapshot.keyword)
+        sparse_of = sparse.chunk_vectors(snapshot.keyword, avgdl)
         rows = []
         for i, chunk in enumerate(snapshot.chunks):
             if chunk.doc_id not in wanted:
@@ -356,6 +380,7 @@ class MilvusSnapshot(Snapshot):
     live: dict[str, str] = {}
 
     live_set: frozenset[str] = frozenset()
+    sparse_avgdl: float | None = None  # the average chunk length the live rows' BM25 vectors were written with
 
     def attach(self, store: MilvusStore, gen: int, live: dict[str, str]) -> None:
         self.store, self.gen, self.live = store, gen, live

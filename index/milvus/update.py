@@ -30,10 +30,13 @@ def _open_old(store: MilvusStore, settings: Settings) -> MilvusSnapshot | None:
 def update_milvus(
     index_dir: Path, settings: Settings, embeddings: Embeddings, add: Iterable[Path | str],
     remove: Iterable[str], rebuild: bool, progress: bool, report: local.UpdateReport,
+    still_locked: Callable[[], None] | None = None,
 ) -> None:
     """:func:`index.update.update_index` on Milvus (the caller holds the writer lock).
 
-    ``rebuild`` re-chunks every document from its text stored in Milvus."""
+    ``rebuild`` re-chunks every document from its text stored in Milvus. ``still_locked`` (the
+    writers' shared lock, :mod:`index.shared_lock`) raises when the lock was lost; the commit asks
+    it before it writes and before it flips the pointer."""
     store = MilvusStore(settings, index_dir)
     try:
         old = _open_old(store, settings)
@@ -51,7 +54,7 @@ def update_milvus(
         report.chunks_embedded = embedded
         local._drop_failed(report, plan.failed)
         if report.added or report.updated or report.removed or report.moved or rebuild:
-            report.version = store.commit(snapshot, texts, None if rebuild else old)
+            report.version, report.rewritten = store.commit(snapshot, texts, None if rebuild else old, still_locked)
         else:
             report.version = old.pointer if old is not None else ""
         report.n_documents = len(snapshot.documents)

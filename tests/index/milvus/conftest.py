@@ -18,6 +18,18 @@ from ragchat.settings import load_settings
 pytest.importorskip("pymilvus")
 
 
+def live_rows(settings) -> int:
+    """How many chunk rows the knowledge base's collection holds (of any generation)."""
+    from index.milvus.store import MilvusStore
+
+    store = MilvusStore(settings, settings.index_dir)
+    try:
+        assert store.exists()
+        return len(store.client.query(store.name, filter='doc_gen != ""', output_fields=["pk"], limit=1 << 20))
+    finally:
+        store.close()
+
+
 def milvus_settings(home: Path, db: Path, **index):
     """The default settings with ``home`` and the Milvus backend at ``db``."""
     settings = load_settings(home=home)

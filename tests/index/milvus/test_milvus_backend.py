@@ -21,22 +21,13 @@ from ragchat.net import free_loopback_port
 from ragchat.settings import load_settings
 
 from ..retriever_suite import StandardRetrieverSuite
-from .conftest import milvus_settings
+from .conftest import live_rows, milvus_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _add(settings, *paths, **kw):
     return update_index(settings.index_dir, settings, embeddings_from_settings(settings), add=paths, **kw)
-
-
-def _rows(settings) -> int:
-    store = MilvusStore(settings, settings.index_dir)
-    try:
-        assert store.exists()
-        return len(store.client.query(store.name, filter='doc_gen != ""', output_fields=["pk"], limit=1 << 20))
-    finally:
-        store.close()
 
 
 # --- settings and errors -----------------------------------------------------------------------
@@ -97,7 +88,7 @@ def test_add_update_unchanged_remove_on_milvus(settings, docs):
     first = _add(settings, docs / "report.txt", docs / "a.txt")
     assert len(first.added) == 2 and first.version == "g-1"
     n_report = first.n_chunks - 1
-    assert _rows(settings) == first.n_chunks
+    assert live_rows(settings) == first.n_chunks
 
     again = _add(settings, docs / "report.txt", docs / "a.txt")
     assert len(again.unchanged) == 2 and again.chunks_embedded == 0 and again.version == "g-1"
@@ -114,13 +105,13 @@ def test_add_update_unchanged_remove_on_milvus(settings, docs):
         assert "公园15个" in snap.document_text(next(d for d, r in snap.documents.items() if r.source.endswith("a.txt")))
     finally:
         snap.close()
-    assert _rows(settings) == changed.n_chunks  # the old a.txt rows are gone
+    assert live_rows(settings) == changed.n_chunks  # the old a.txt rows are gone
 
     removed = update_index(settings.index_dir, settings, embeddings_from_settings(settings), remove=["a.txt", "b.txt"])
-    assert len(removed.removed) == 2 and removed.n_chunks == n_report == _rows(settings)
+    assert len(removed.removed) == 2 and removed.n_chunks == n_report == live_rows(settings)
 
     rebuilt = update_index(settings.index_dir, settings, embeddings_from_settings(settings), rebuild=True)
-    assert rebuilt.n_chunks == n_report and rebuilt.chunks_embedded == 0 and _rows(settings) == n_report
+    assert rebuilt.n_chunks == n_report and rebuilt.chunks_embedded == 0 and live_rows(settings) == n_report
 
 
 # --- the retriever -----------------------------------------------------------------------------
