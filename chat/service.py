@@ -258,7 +258,8 @@ class AnswerService:
             decision = Decision(not reason, 1.0 if not reason else 0.0, reason)
         else:
             decision = decide(self.models, ranked, X, support, question, self.settings.answer.min_answer_probability,
-                              rule_reason=reason, known=self.snapshot.keyword.knows)
+                              rule_reason=reason,
+                              known=self.snapshot.keyword.knows if self.settings.answer.unknown_head_rule else None)
         timings = {**prepared.timings, "decide": (time.perf_counter() - started) * 1000}
         return Retrieval(prepared, question, kept, dropped, support, ranked, X, decision, tuple(unanswered),
                          found.qvec, timings)

@@ -67,3 +67,16 @@ def test_a_questions_terms_come_in_its_own_order_whatever_the_hash_seed(service)
     question = "肉牛养殖贷款的利率是多少？"
     terms = list(service.extractive.term_weights(question))
     assert len(terms) >= 3 and terms == sorted(terms, key=lambda t: (question.find(t), t))
+
+
+def test_the_unknown_head_rule_can_be_switched_off_and_the_refusal_model_decides(service):
+    """``answer.unknown_head_rule``: on (the default), a question naming an attribute no document uses is
+    refused outright; off, the refusal model weighs it like any other question (and still refuses here)."""
+    question = "肉牛养殖贷款的利率是多少？"
+    ruled = service.retrieve(question).decision
+    assert not ruled.answer and ruled.probability == 0.0 and ruled.reason == "the documents never mention the 利率"
+    settings = service.settings.model_copy(
+        update={"answer": service.settings.answer.model_copy(update={"unknown_head_rule": False})})
+    learned = AnswerService(settings, service.snapshot, service.embeddings, models=service.models).retrieve(question)
+    assert not learned.decision.answer and learned.decision.probability > 0.0
+    assert "never mention the 利率" not in learned.decision.reason
