@@ -9,8 +9,8 @@ that PostgreSQL server, and holds it (on a connection of its own) until its upda
   when its connection goes, whether the process exited, was killed, or its machine went away (once
   the server notices the dead connection: TCP keepalives, set here to about a minute).
 - **A writer that lost its connection** no longer holds the lock, so it must not commit:
-  :meth:`SharedLock.check` raises :class:`IndexLockedError` then, and the Milvus update calls it
-  just before it writes (index/milvus/update.py).
+  :meth:`SharedLock.check` raises :class:`IndexLockedError` then; the Milvus commit calls it before
+  it writes its first row and again just before it flips the pointer (index/milvus/store.py).
 - **A waiting writer** is told who holds the lock: each holder names itself in
   ``application_name`` (``ragchat-writer <host>:<pid>``), which ``pg_stat_activity`` shows.
 """
