@@ -23,19 +23,14 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
+from ragchat.dburl import safe_url
 from ragchat.errors import ConfigError, IndexBackendUnavailableError, IndexLockedError, MissingDependencyError
 
 POLL_S = 0.2
 CONNECT_TIMEOUT_S = 10
 APPLICATION = "ragchat-writer"
-
-
-def knowledge_base_name(index_dir: Path) -> str:
-    """A knowledge base's name: its index folder's, or its KB's (``kbs/<kb>/index``)."""
-    return index_dir.parent.name if index_dir.name == "index" and index_dir.parent.name else index_dir.name
 
 
 def lock_key(name: str) -> int:
@@ -58,12 +53,6 @@ def conninfo(url: str) -> str:
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"index.writer_lock_url must be a PostgreSQL URL, not {parsed.get_backend_name()}")
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 class SharedLock:
@@ -120,7 +109,7 @@ def _connect(url: str) -> Any:
                                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     except psycopg.Error as exc:
         raise IndexBackendUnavailableError(
-            f"the index writers' lock server {_safe(url)} cannot be reached: {str(exc).strip()}") from None
+            f"the index writers' lock server {safe_url(url)} cannot be reached: {str(exc).strip()}") from None
 
 
 def _try(connection: Any, lock: SharedLock) -> bool:
@@ -139,18 +128,17 @@ def shared_writer_lock(url: str, name: str, wait: float = 0.0,
     waiting at most ``wait`` seconds for it (one try every :data:`POLL_S`), else raise
     :class:`IndexLockedError`. ``on_wait`` is told the holder once, when it must wait."""
     connection = _connect(url)
-    lock = SharedLock(connection, lock_key(name), _safe(url))
+    lock = SharedLock(connection, lock_key(name), safe_url(url))
     try:
         deadline = time.monotonic() + max(0.0, wait)
         told = False
         while not _try(connection, lock):
-            holder = lock.holder()
             if time.monotonic() >= deadline:
                 waited = f" (waited {wait:g} s)" if wait > 0 else ""
-                raise IndexLockedError(f"the index {name} is being changed by {holder}{waited}; "
+                raise IndexLockedError(f"the index {name} is being changed by {lock.holder()}{waited}; "
                                        "wait for it to finish and try again")
             if on_wait is not None and not told:
-                on_wait(holder)
+                on_wait(lock.holder())
                 told = True
             time.sleep(POLL_S)
         yield lock

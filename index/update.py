@@ -30,7 +30,7 @@ from index.identity import Identities
 from index.keyword.bm25 import KeywordIndex
 from index.lock import index_lock
 from index.recover import Recovered, recover_documents
-from index.shared_lock import SharedLock, knowledge_base_name, shared_writer_lock
+from index.shared_lock import SharedLock, shared_writer_lock
 from index.store import (POINTER, DocRecord, Snapshot, check_model, load_snapshot, now_iso, versions,
                          write_snapshot)
 from index.vector import VectorIndex
@@ -41,6 +41,7 @@ from ingest.sentences import sentence_spans
 from ingest.types import Chunk, LoadedDocument
 from ragchat import __version__
 from ragchat.errors import CorruptIndexError, DocumentError, IndexNotFoundError, IndexStoreError, ModelMismatchError
+from ragchat.kbs import knowledge_base_name
 from ragchat.settings import Settings
 
 # Bump when cleaning or splitting changes what chunks a document gives.

@@ -73,6 +73,12 @@ def _letter_or_digit(ch: str) -> bool:
     return category[0] in "LM" or category == "Nd"
 
 
+def knowledge_base_name(index_dir: Path) -> str:
+    """The name a knowledge base goes by outside this machine (its Milvus collection, its shared
+    writer lock): its KB's for ``kbs/<kb>/index``, else the index folder's own."""
+    return index_dir.parent.name if index_dir.name == "index" and index_dir.parent.name else index_dir.name
+
+
 def legacy_home(home: Path) -> bool:
     """True for a home made before knowledge bases: its default KB stays in ``<home>/index``."""
     return (home / "index").exists() and not (home / KBS_FOLDER / DEFAULT_KB).exists()

@@ -15,19 +15,12 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from chat.conversations.schema import SCHEMA_VERSION, Base, SchemaRow
+from ragchat.dburl import safe_url
 from ragchat.errors import ConversationStoreError
 
 SQLITE_BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another one (SQLite allows one at a time)
 CONNECT_TIMEOUT_S = 10  # PostgreSQL: how long to try to reach the server
 CREATE_ATTEMPTS = 3  # two processes creating the tables at once: the loser retries and finds them
-
-
-def safe_url(url: str | URL) -> str:
-    """The URL for messages: never its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable URL>"
 
 
 def parse_url(url: str) -> URL:

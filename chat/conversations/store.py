@@ -20,7 +20,8 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from chat.conversations.engine import first_line, open_engine, safe_url, scrubbed
+from chat.conversations.engine import first_line, open_engine, scrubbed
+from ragchat.dburl import safe_url
 from chat.conversations.schema import ConversationRow, MessageRow
 from chat.conversations.types import (
     DEFAULT_KB,

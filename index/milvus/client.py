@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from index.shared_lock import knowledge_base_name
 from ragchat.errors import ConfigError, IndexBackendUnavailableError, MissingDependencyError
+from ragchat.kbs import knowledge_base_name
 from ragchat.settings import Settings
 
 CONNECT_TIMEOUT_S = 10.0

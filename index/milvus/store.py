@@ -265,7 +265,7 @@ class MilvusStore:
         current = sparse.average_length(snapshot.keyword)
         written = old.sparse_avgdl if old is not None else None
         renormalise = old is not None and sparse.drifted(written, current, self.settings.index.milvus_avgdl_tolerance)
-        avgdl = current if old is None or renormalise or written is None else written
+        avgdl = current if old is None or renormalise else written  # drifted() holds for an unrecorded one
         live: dict[str, int] = {}
         changed: list[str] = []
         rewritten = 0

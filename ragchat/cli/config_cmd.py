@@ -24,7 +24,7 @@ def show(ctx: click.Context) -> None:
     for key in ("tokens", "admin_tokens"):  # secrets are never printed
         data["serve"][key] = ["***"] * len(data["serve"][key])
     if data["conversations"]["url"]:
-        from chat.conversations.engine import safe_url
+        from ragchat.dburl import safe_url
 
         data["conversations"]["url"] = safe_url(data["conversations"]["url"])  # without its password
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))

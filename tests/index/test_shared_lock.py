@@ -9,15 +9,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from index.models import embeddings_from_settings
-from index.shared_lock import conninfo, knowledge_base_name, lock_key, shared_writer_lock
+from index.shared_lock import conninfo, lock_key, shared_writer_lock
 from index.update import update_index, writer_locks
 from ragchat.errors import ConfigError, IndexBackendUnavailableError, IndexLockedError
+from ragchat.kbs import knowledge_base_name
 from ragchat.net import free_loopback_port
 from ragchat.settings import load_settings
 
@@ -79,8 +81,6 @@ def test_a_waiting_writer_is_told_the_holder_and_gets_the_lock_when_it_is_let_go
     holder = Holder(postgres_url, "reports", tmp_path)
     told: list[str] = []
     started = time.monotonic()
-    import threading
-
     threading.Timer(1.0, holder.release).start()
     with shared_writer_lock(postgres_url, "reports", wait=60, on_wait=told.append) as lock:
         lock.check()
