@@ -18,15 +18,16 @@ def config() -> None:
 @config.command("show")
 @click.pass_context
 def show(ctx: click.Context) -> None:
-    """Print the effective settings as JSON (the server's bearer tokens and the database password masked)."""
+    """Print the effective settings as JSON (the server's bearer tokens and the databases' passwords masked)."""
+    from ragchat.dburl import safe_url
+
     settings = settings_from(ctx)
     data = settings.model_dump(mode="json")
     for key in ("tokens", "admin_tokens"):  # secrets are never printed
         data["serve"][key] = ["***"] * len(data["serve"][key])
-    if data["conversations"]["url"]:
-        from ragchat.dburl import safe_url
-
-        data["conversations"]["url"] = safe_url(data["conversations"]["url"])  # without its password
+    for section, key in (("conversations", "url"), ("index", "writer_lock_url")):
+        if data[section][key]:
+            data[section][key] = safe_url(data[section][key])  # without its password
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

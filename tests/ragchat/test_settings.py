@@ -85,3 +85,13 @@ def test_config_show_masks_the_servers_tokens(monkeypatch):
     assert proc.returncode == 0, proc.stderr
     assert "s3cret" not in proc.stdout and "other-token" not in proc.stdout
     assert json.loads(proc.stdout)["serve"]["tokens"] == ["***", "***"]
+
+
+def test_config_show_masks_the_index_writers_lock_password(monkeypatch):
+    from click.testing import CliRunner
+
+    from ragchat.cli.main import cli
+
+    monkeypatch.setenv("RAGCHAT_INDEX__WRITER_LOCK_URL", "postgresql://ragchat:Sup3rSecretPw@pg.internal:5432/ragchat")
+    result = CliRunner().invoke(cli, ["config", "show"])
+    assert result.exit_code == 0 and "Sup3rSecretPw" not in result.output and "ragchat:***@pg.internal" in result.output
