@@ -21,16 +21,20 @@ wait_option = click.option(
 )
 
 
+def _say_waiting(wait: float):
+    def say(holder: str) -> None:
+        click.secho(f"process {holder} is changing the index; waiting up to {wait:g} s", err=True)
+
+    return say
+
+
 def _run(ctx, index_dir, wait: float, **change) -> None:
     from index.models import embeddings_from_settings
     from index.update import update_index
 
-    def say(holder: str) -> None:
-        click.secho(f"process {holder} is changing the index; waiting up to {wait:g} s", err=True)
-
     settings = _settings(ctx, index_dir)
     report = update_index(settings.index_dir, settings, embeddings_from_settings(settings), progress=True,
-                          wait=wait, on_wait=say, **change)
+                          wait=wait, on_wait=_say_waiting(wait), **change)
     if report.repaired:
         click.secho(f"repaired: the live version was damaged ({report.repaired}); "
                     "rebuilt from the stored document texts", fg="yellow", err=True)
@@ -100,13 +104,16 @@ def rebuild(ctx: click.Context, kb: str | None, index_dir: Path | None, wait: fl
 @click.option("--replace", is_flag=True, help="Drop what the Milvus collection holds first.")
 @kb_option
 @index_dir_option
+@wait_option
 @click.pass_context
-def migrate(ctx: click.Context, to: str, replace: bool, kb: str | None, index_dir: Path | None) -> None:
+def migrate(ctx: click.Context, to: str, replace: bool, kb: str | None, index_dir: Path | None,
+            wait: float) -> None:
     """Copy the live FAISS index into Milvus (`index.milvus_uri`), vectors and all: nothing is
-    embedded again. Then set `index.backend = "milvus"` (docs/scale.md)."""
+    embedded again. Then set `index.backend = "milvus"` (docs/scale.md). Holds the index's writer
+    locks meanwhile, as `index add` does."""
     from index.milvus.migrate import migrate_to_milvus
 
-    done = migrate_to_milvus(_settings(ctx, index_dir), replace=replace)
+    done = migrate_to_milvus(_settings(ctx, index_dir), replace=replace, wait=wait, on_wait=_say_waiting(wait))
     click.echo(f"copied {done.documents} documents, {done.chunks} chunks into Milvus collection "
                f"{done.collection} at {done.uri} (generation {done.generation})")
 

@@ -237,3 +237,43 @@ def test_migrate_copies_a_faiss_index_without_embedding(settings, docs, tmp_path
         local.close()
     # the Milvus index then takes the usual incremental updates
     assert len(_add(settings, docs / "a.txt", docs / "b.txt").added) == 1
+
+
+def test_migrate_waits_for_a_writer_of_the_index_and_copies_nothing_meanwhile(settings, docs, tmp_path):
+    """`index migrate` holds the writer lock `index add` holds: while another process changes the
+    FAISS folder, the copy is refused (after its --wait) and Milvus is left untouched."""
+    import textwrap
+
+    from click.testing import CliRunner
+
+    from ragchat.cli.main import cli
+
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"dir": tmp_path / "index"})})
+    faiss = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "faiss"})})
+    _add(faiss, docs / "a.txt")
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from index.lock import index_lock
+        with index_lock(Path({str(settings.index_dir)!r})):
+            print("locked", flush=True)
+            time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
+    env = {"RAGCHAT_HOME": str(settings.home), "RAGCHAT_INDEX__DIR": str(settings.index_dir),
+           "RAGCHAT_INDEX__MILVUS_URI": settings.index.milvus_uri}
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused = CliRunner().invoke(cli, ["index", "migrate", "--to", "milvus", "--wait", "0.5"], env=env)
+        assert refused.exit_code == 1
+        assert f"process {holder.pid} is changing the index; waiting up to 0.5 s" in refused.output
+        assert f"being changed by process {holder.pid} (waited 0.5 s)" in refused.output
+        store = MilvusStore(settings, settings.index_dir)
+        try:
+            assert store.pointer() is None  # nothing was written
+        finally:
+            store.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    done = CliRunner().invoke(cli, ["index", "migrate", "--to", "milvus"], env=env)
+    assert done.exit_code == 0 and "copied 1 documents" in done.output, done.output

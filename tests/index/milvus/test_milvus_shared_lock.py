@@ -82,3 +82,31 @@ def test_a_writer_that_lost_the_lock_commits_nothing(warm_home, tmp_path, docs, 
     finally:
         snap.close()
     assert _add(settings, docs / "a.txt", docs / "b.txt").version == "g-2"  # the lock is free again
+
+
+def test_a_migration_that_lost_the_lock_goes_live_nowhere_and_can_be_run_again(warm_home, tmp_path, docs,
+                                                                             postgres_url, monkeypatch):
+    from index.milvus.migrate import migrate_to_milvus
+
+    settings = milvus_settings(warm_home, tmp_path / "milvus.db", writer_lock_url=postgres_url,
+                               dir=tmp_path / "index")
+    faiss = settings.model_copy(update={"index": settings.index.model_copy(update={"backend": "faiss"})})
+    local = _add(faiss, docs / "a.txt", docs / "b.txt")
+    write = MilvusStore._write_documents
+
+    def write_then_lose_the_lock(self, *args, **kwargs):
+        write(self, *args, **kwargs)
+        _end_this_writers_session(postgres_url)
+
+    monkeypatch.setattr(MilvusStore, "_write_documents", write_then_lose_the_lock)
+    with pytest.raises(IndexLockedError, match="lost the index writers' lock"):
+        migrate_to_milvus(settings)
+    monkeypatch.undo()
+    store = MilvusStore(settings, settings.index_dir)
+    try:
+        assert store.pointer().gen == 0  # its rows were written, but no generation went live
+    finally:
+        store.close()
+    done = migrate_to_milvus(settings)  # no --replace needed: the collection held no index
+    assert (done.generation, done.documents, done.chunks) == ("g-1", 2, local.n_chunks)
+    assert live_rows(settings) == local.n_chunks  # the orphans of the lost copy are gone
