@@ -6,7 +6,7 @@ Runs the default answerer on each setting of the thresholds file (the dev set
 on the bundled report alone and with the 848 CMRC 2018 passages as
 distractors; the six held-out sets on the report; the test half of CMRC 2018
 dev against all 848 passages, and the same with each question's own passage
-left out; the new documents of ``eval/data/blind5`` … ``blind17``, alike), prints a table and exits
+left out; the new documents of ``eval/data/blind5`` … ``blind18``, alike), prints a table and exits
 with 1 when any metric is below its ``at_least`` floor or above its
 ``at_most`` ceiling.
 Latency is reported, never gated. Embeddings come from the eval cache
@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
     REPORT_HOLDOUT4, REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 from ragchat.errors import RagchatError
@@ -78,6 +78,8 @@ SETTINGS = {
     "blind16_nogold": GateSetting(BLIND16, no_gold=True),
     "blind17": GateSetting(BLIND17),
     "blind17_nogold": GateSetting(BLIND17, no_gold=True),
+    "blind18": GateSetting(BLIND18),
+    "blind18_nogold": GateSetting(BLIND18, no_gold=True),
 }
 
 

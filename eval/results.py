@@ -108,7 +108,7 @@ SETTINGS = {
     "blind17-nogold": Setting("blind17-nogold", "the same, each answerable question without its own passage", BLIND17,
                               no_gold=True),
     "blind18": Setting("blind18", "five more new documents with 30 unanswerable questions (130 questions, session 20), "
-                       "40 paragraphs", BLIND18),
+                       "132 passages", BLIND18),
     "blind18-nogold": Setting("blind18-nogold", "the same, each answerable question without its own passage", BLIND18,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
