@@ -57,7 +57,7 @@ train: $(STAMP)
 	$(BIN)/python -m eval.train
 	$(BIN)/python -m eval.train_span
 
-## ablation: each expander and each selector feature group switched off, on every set (docs/ablation.md)
+## ablation: each expander and each selector feature group switched off, on every held-out set (docs/ablation.md)
 ablation: $(STAMP)
 	$(BIN)/python -m eval.ablation --out docs/ablation.md
 
