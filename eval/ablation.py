@@ -49,7 +49,16 @@ ABLATED_EXPANDERS = tuple(e for e in EXPANDERS if e != "follow_up")
 
 
 def family(name: str) -> str:
+    if name == "report":
+        return "report dev"
     return "report held-out" if name.startswith("holdout") else "blind" if name.startswith("blind") else "CMRC"
+
+
+def _set_order(name: str) -> tuple[int, int, str]:
+    """The report dev set, the held-out sets in ``HELD_OUT`` order (each blind set before its -nogold), CMRC."""
+    base = name.removesuffix("-nogold")
+    return ((0, 0, name) if name == "report" else (1, HELD_OUT.index(base), name) if base in HELD_OUT
+            else (2, 0, name))
 
 
 def _cmrc_sample(cmrc_limit: int):
@@ -116,7 +125,7 @@ def expander_outcomes(folders: dict[str, Path]) -> dict[tuple[str, str], Outcome
 
     out = {}
     for off, folder in folders.items():
-        for run in sorted(folder.glob("*-ragchat")):
+        for run in sorted(folder.glob("*-ragchat"), key=lambda d: _set_order(d.name.removesuffix("-ragchat"))):
             rows = sorted(load_run(run).rows, key=lambda r: str(r["id"]))
             summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))["metrics"]
             out[(off, run.name.removesuffix("-ragchat"))] = Outcome(

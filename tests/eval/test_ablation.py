@@ -43,3 +43,4 @@ def test_every_held_out_set_but_the_newest_blind_one_is_ablated():
     assert [n for n in HELD_OUT if n.startswith("holdout")] == ["holdout"] + [f"holdout{i}" for i in range(2, 7)]
     assert [n for n in HELD_OUT if n.startswith("blind")] == [f"blind{i}" for i in range(5, NEWEST_BLIND)]
     assert {family(n) for n in HELD_OUT} | {family("cmrc_test")} == {"report held-out", "blind", "CMRC"}
+    assert family("report") == "report dev"  # the dev set, run in the expander table, is no held-out set
