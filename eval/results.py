@@ -22,7 +22,7 @@ from typing import Any
 from eval.anchors import recipe
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, BLIND19, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3, REPORT_HOLDOUT4,
     REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 
@@ -110,6 +110,10 @@ SETTINGS = {
     "blind18": Setting("blind18", "five more new documents with 30 unanswerable questions (130 questions, session 20), "
                        "132 passages", BLIND18),
     "blind18-nogold": Setting("blind18-nogold", "the same, each answerable question without its own passage", BLIND18,
+                              no_gold=True),
+    "blind19": Setting("blind19", "five more new documents with 30 unanswerable questions (130 questions, session 22), "
+                       "40 paragraphs", BLIND19),
+    "blind19-nogold": Setting("blind19-nogold", "the same, each answerable question without its own passage", BLIND19,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
                        CMRC_DEV, limit=CMRC_SAMPLE),

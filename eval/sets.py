@@ -30,6 +30,7 @@ BLIND15 = Path(__file__).resolve().parent / "data" / "blind15" / "blind15.json"
 BLIND16 = Path(__file__).resolve().parent / "data" / "blind16" / "blind16.json"
 BLIND17 = Path(__file__).resolve().parent / "data" / "blind17" / "blind17.json"
 BLIND18 = Path(__file__).resolve().parent / "data" / "blind18" / "blind18.json"
+BLIND19 = Path(__file__).resolve().parent / "data" / "blind19" / "blind19.json"
 # training sets of the answer selector and refusal model (eval/train.py), never evaluated on
 GEN_SETS = tuple(Path(__file__).resolve().parent / "data" / f"gen{n}" / f"gen{n}.json" for n in range(1, 9))
 CMRC_SPLIT = Path(__file__).resolve().parent / "sets" / "cmrc_dev_split.json"
