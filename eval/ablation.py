@@ -5,8 +5,8 @@ on every held-out set.
 
 - **The sets** are every held-out set the repository has (none was ever trained on): the six report
   held-out sets, blind5 to blind17 (each also asked without its own passage), and a fixed sample of
-  the CMRC 2018 test half (against all 848 passages). The newest blind set (``NEWEST_BLIND``) is left
-  out, so that it stays blind for the next candidate.
+  the CMRC 2018 test half (against all 848 passages). The blind sets from ``NEWEST_BLIND`` on (blind18,
+  blind19) are left out, so that they stay blind for the next candidate.
 - **Expanders** are switched off in the settings (``answer.expanders``) and every set is run end to
   end through the app's answer path (``run_eval``); runs are kept under ``--runs`` and, with
   ``--reuse``, read again instead of re-run.
@@ -41,7 +41,7 @@ from ragchat.settings import EXPANDERS, Settings
 
 CMRC_SAMPLE = 300
 BUILD = Path("build/ablation")
-NEWEST_BLIND = 18  # left out: blind until it judges a candidate
+NEWEST_BLIND = 18  # this set and every later one left out: blind until they judge a candidate
 HELD_OUT = ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
             *(f"blind{n}" for n in range(5, NEWEST_BLIND)))
 # follow_up serves conversations only, and no set has one (tests/chat/test_expanders.py tests it)
@@ -292,7 +292,7 @@ READING = """### Reading the tables
 - **Expanders**: `follow_up` serves conversations and no set has one: it is tested on its own in
   `tests/chat/test_expanders.py`. `places` sets aside documents about other places, so it can only
   matter on the multi-document sets.
-- The newest blind set (blind18) is left out, so that it stays blind for the next candidate.
+- The newest blind sets (blind18, blind19) are left out, so that they stay blind for the next candidate.
 """
 
 

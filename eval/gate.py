@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.corpus import CMRC_DEV
 from eval.sets import (
-    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
+    BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, BLIND19, REPORT_DEV, REPORT_HOLDOUT, REPORT_HOLDOUT2, REPORT_HOLDOUT3,
     REPORT_HOLDOUT4, REPORT_HOLDOUT5, REPORT_HOLDOUT6,
 )
 from ragchat.errors import RagchatError
@@ -80,6 +80,8 @@ SETTINGS = {
     "blind17_nogold": GateSetting(BLIND17, no_gold=True),
     "blind18": GateSetting(BLIND18),
     "blind18_nogold": GateSetting(BLIND18, no_gold=True),
+    "blind19": GateSetting(BLIND19),
+    "blind19_nogold": GateSetting(BLIND19, no_gold=True),
 }
 
 

@@ -112,7 +112,7 @@ SETTINGS = {
     "blind18-nogold": Setting("blind18-nogold", "the same, each answerable question without its own passage", BLIND18,
                               no_gold=True),
     "blind19": Setting("blind19", "five more new documents with 30 unanswerable questions (130 questions, session 22), "
-                       "40 paragraphs", BLIND19),
+                       "126 passages", BLIND19),
     "blind19-nogold": Setting("blind19-nogold", "the same, each answerable question without its own passage", BLIND19,
                               no_gold=True),
     "cmrc300": Setting("cmrc300", f"CMRC 2018 dev, fixed {CMRC_SAMPLE}-question sample, 848 passages",
