@@ -118,3 +118,22 @@ def plot_paired(path: Path, rows: list, label_a: str, label_b: str) -> None:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
+
+
+def plot_threshold_sweep(path: Path, curve: list, marks: list[float], title: str) -> None:
+    """eval.threshold_sweep's points (``SweepPoint``): the three shares against the threshold, ``marks`` dashed."""
+    fig, ax = _figure(7.0, 4.2)
+    ts = [p.threshold for p in curve]
+    first = curve[0]
+    ax.plot(ts, [p.answered_right for p in curve], label=f"answerable: answered right (n={first.answerable})")
+    ax.plot(ts, [p.unanswerable_refused for p in curve], label=f"written unanswerable: refused (n={first.unanswerable})")
+    ax.plot(ts, [p.nogold_refused for p in curve], label=f"without the gold passage: refused (n={first.nogold})")
+    for t in marks:
+        ax.axvline(t, color="grey", lw=0.8, ls="--")
+        ax.annotate(f"{t:.3g}", (t, 0.0), xytext=(2, 3), textcoords="offset points", rotation=90, fontsize=7)
+    ax.set(xlabel="Chinese refusal threshold (simulated on the run)", ylabel="share", ylim=(0, 1.02),
+           title=f"raised threshold: {title}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
