@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ts = sorted(float(x) for x in args.thresholds.split(",") if x.strip())
+        if not ts:
+            raise ValueError("no threshold")
     except ValueError:
         print(f"error: --thresholds takes numbers separated by commas, not {args.thresholds!r}", file=sys.stderr)
         return 2
