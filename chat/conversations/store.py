@@ -37,12 +37,14 @@ from ragchat.settings import Settings
 
 T = TypeVar("T")
 ANY_USER = object()  # the CLI on this machine: every user's conversations
-ID_BYTES = 12  # 16 URL-safe characters
+ID_BYTES = 12  # 24 hex characters
 MAX_PAGE = 500
 
 
 def new_id() -> str:
-    return secrets.token_urlsafe(ID_BYTES)
+    """A random id in hex: URL-safe, and never starting with ``-``, which a command line would read as
+    an option (``ragchat conversations show -c…``: one id in 64 did with ``token_urlsafe``)."""
+    return secrets.token_hex(ID_BYTES)
 
 
 def utcnow() -> datetime:

@@ -155,3 +155,12 @@ def test_a_database_of_a_newer_schema_is_refused(store_url):
     store.close()
     with pytest.raises(ConversationStoreError, match="newer than this ragchat"):
         ConversationStore(store_url)
+
+
+def test_a_new_id_never_reads_as_a_command_line_option():
+    # `ragchat conversations show ID`: an id starting with "-" was taken for an option (1 in 64 did).
+    from chat.conversations.store import new_id
+
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not any(i.startswith("-") for i in ids)
