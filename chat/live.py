@@ -74,7 +74,7 @@ class LiveService:
         """Load the live version now and serve it (after this process's own update)."""
         current = self._service
         settings = current.settings
-        snapshot = load_live(settings, str(getattr(current.embeddings, "model_id", "")) or None)
+        snapshot = load_live(settings, str(getattr(current.embeddings, "model_id", "")) or None, current.snapshot)
         self._service = AnswerService(settings, snapshot, current.embeddings, current.endpoint,
                                       policy=current.policy, models=current.models)
         self._retired.append((time.monotonic(), current))

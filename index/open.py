@@ -38,13 +38,14 @@ def open_index(
     return load_snapshot(settings.index_dir, model_id or None, settings.index.hnsw_ef_search, settings.cache_dir)
 
 
-def load_live(settings: Settings, model_id: str | None = None) -> Snapshot:
+def load_live(settings: Settings, model_id: str | None = None, previous: Snapshot | None = None) -> Snapshot:
     """The live version as it is now, on either backend, never built: FAISS' ``CURRENT`` version
-    (held by a reader lease) or Milvus' pointer generation (holding a connection until closed)."""
+    (held by a reader lease) or Milvus' pointer generation (holding a connection until closed;
+    ``previous``, the version this process held, spares it most of the keyword index's build)."""
     if settings.index.backend == "milvus":
         from index.milvus.store import load_live_store
 
-        return load_live_store(settings, model_id, settings.cache_dir)
+        return load_live_store(settings, model_id, settings.cache_dir, previous)
     return load_snapshot(settings.index_dir, model_id, settings.index.hnsw_ef_search, settings.cache_dir)
 
 

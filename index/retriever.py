@@ -74,7 +74,7 @@ class HybridRetriever(BaseRetriever):
 
     def query_vector(self, query: str) -> np.ndarray:
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
-        expected = self.snapshot.vectors.shape[1]
+        expected = self.snapshot.dimension
         if vector.shape != (expected,):
             raise ModelMismatchError(
                 f"the query vector has dimension {vector.shape[-1]}, the index {expected}; "
@@ -154,9 +154,11 @@ class HybridRetriever(BaseRetriever):
                 [([c for c, _ in dense], self.dense_weight), ([c for c, _ in keyword], self.keyword_weight)],
                 self.rrf_k,
             )
-        return self._finish(query, ranked, k, dense, keyword, qvec, demote=mode == "hybrid")
+        # a dense hit's cosine is Milvus' score: only the vectors of keyword-only hits are read from Milvus
+        return self._finish(query, ranked, k, dense, keyword, qvec, demote=mode == "hybrid", known=dict(dense))
 
-    def _finish(self, query, ranked, k, dense, keyword, qvec, demote: bool = False) -> list[Document]:
+    def _finish(self, query, ranked, k, dense, keyword, qvec, demote: bool = False,
+                known: dict[str, float] | None = None) -> list[Document]:
         if demote and self.caption_weight < 1:
             kinds = {cid: self.snapshot.chunks[self.snapshot.row(cid)].kind for cid, _ in ranked}
             ranked = sorted(
@@ -166,7 +168,18 @@ class HybridRetriever(BaseRetriever):
         ranked = ranked[:k]
         if qvec is None and ranked:
             qvec = self.query_vector(query)
-        return [self._document(cid, score, dense, keyword, qvec) for cid, score in ranked]
+        cosines = self._cosines([cid for cid, _ in ranked], qvec, known or {})
+        return [self._document(cid, score, dense, keyword, cos) for (cid, score), cos in zip(ranked, cosines)]
+
+    def _cosines(self, chunk_ids: list[str], qvec: np.ndarray | None, known: dict[str, float]) -> list[float | None]:
+        """Each chunk's cosine to the query: ``known`` ones as given, the others' vectors read in one
+        call (from Milvus on that backend)."""
+        if qvec is None:
+            return [None] * len(chunk_ids)
+        unknown = [c for c in chunk_ids if c not in known]
+        if unknown:
+            known = {**known, **{c: float(v @ qvec) for c, v in zip(unknown, self.snapshot.vectors_of(unknown))}}
+        return [known[c] for c in chunk_ids]
 
     def _excluded_rows(self, doc_ids: Collection[str]) -> frozenset[int]:
         if not doc_ids:
@@ -179,12 +192,11 @@ class HybridRetriever(BaseRetriever):
         (a section the question names, read whole); their ``score`` is 0."""
         chunks = sorted((c for c in self.snapshot.chunks if c.doc_id == doc_id and c.kind == "body"
                          and tuple(c.heading_path) == tuple(heading_path)), key=lambda c: c.seq)
-        return [self._document(c.id, 0.0, [], [], qvec) for c in chunks]
+        cosines = self._cosines([c.id for c in chunks], qvec, {})
+        return [self._document(c.id, 0.0, [], [], cos) for c, cos in zip(chunks, cosines)]
 
-    def _document(self, chunk_id, score, dense, keyword, qvec) -> Document:
-        snap = self.snapshot
-        row = snap.row(chunk_id)
-        chunk = snap.chunks[row]
+    def _document(self, chunk_id, score, dense, keyword, cosine: float | None) -> Document:
+        chunk = self.snapshot.chunks[self.snapshot.row(chunk_id)]
         dense_rank = next((i for i, (c, _) in enumerate(dense, 1) if c == chunk_id), None)
         keyword_hit = next(((i, s) for i, (c, s) in enumerate(keyword, 1) if c == chunk_id), None)
         return Document(
@@ -193,7 +205,7 @@ class HybridRetriever(BaseRetriever):
             metadata={
                 "chunk_id": chunk.id,
                 "score": float(score),
-                "dense_score": float(snap.vectors[row] @ qvec) if qvec is not None else None,
+                "dense_score": cosine,
                 "keyword_score": keyword_hit[1] if keyword_hit else 0.0,
                 "dense_rank": dense_rank,
                 "keyword_rank": keyword_hit[0] if keyword_hit else None,

@@ -33,7 +33,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class Snapshot:
     chunks: list[Chunk]
     vectors: np.ndarray
     documents: dict[str, DocRecord]
-    vector_index: VectorIndex
+    vector_index: VectorIndex | None  # None on Milvus, where the dense search runs
     keyword: KeywordIndex
     path: Path | None = None
     lease: Lease | None = None  # held while this snapshot may read its folder
@@ -97,6 +97,15 @@ class Snapshot:
 
     def row(self, chunk_id: str) -> int:
         return self._rows[chunk_id]
+
+    @property
+    def dimension(self) -> int:
+        """The length of the index's vectors (a query vector must have it too)."""
+        return int(self.vectors.shape[1])
+
+    def vectors_of(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The vectors of ``chunk_ids``, one row each, in that order."""
+        return self.vectors[[self._rows[c] for c in chunk_ids]].reshape(len(chunk_ids), self.dimension)
 
     def document_text(self, doc_id: str) -> str:
         """The text a document's chunk offsets point into."""

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -320,15 +320,19 @@ def _build(
     settings: Settings,
     embeddings: Embeddings,
     progress: bool,
+    dense_index: bool = True,
 ) -> tuple[Snapshot, dict[str, str], int]:
+    """The new snapshot: ``old``'s kept documents (their vectors read, not embedded again) and the
+    plan's documents chunked and embedded. ``dense_index`` False (Milvus, where the dense search
+    runs) builds no FAISS index."""
     c_hash = chunking_hash(settings)
     chunks: list[Chunk] = []
-    rows: list[np.ndarray] = []
+    kept_ids: list[str] = []  # the chunks whose vectors come from ``old``, in ``chunks``' order
     documents: dict[str, DocRecord] = {}
     for doc_id in plan.keep:
         assert old is not None
         kept = [c for c in old.chunks if c.doc_id == doc_id]
-        rows += [old.vectors[old.row(c.id)] for c in kept]
+        kept_ids += [c.id for c in kept]
         documents[doc_id] = old.documents[doc_id]
         if doc_id in plan.moved:  # the same chunks and vectors, at the document's new place
             kept = [replace(c, source=plan.moved[doc_id]) for c in kept]
@@ -345,7 +349,7 @@ def _build(
             if old is not None and doc_id in old.documents:  # an update that fails keeps the indexed version
                 kept = [c for c in old.chunks if c.doc_id == doc_id]
                 chunks += kept
-                rows += [old.vectors[old.row(c.id)] for c in kept]
+                kept_ids += [c.id for c in kept]
                 documents[doc_id] = old.documents[doc_id]
             continue
         new_chunks += doc_chunks
@@ -359,15 +363,16 @@ def _build(
         texts = [doc.text for doc_id, doc in plan.docs.items() if doc_id not in skipped_docs]
         _embed_sentences(new_chunks, texts, embeddings, progress)
     chunks += new_chunks
-    dim = new_vectors.shape[1] if len(new_vectors) else (old.vectors.shape[1] if old is not None else 0)
+    dim = new_vectors.shape[1] if len(new_vectors) else (old.dimension if old is not None else 0)
     if not dim:
         dim = len(embeddings.embed_query("dimension"))
-    parts = [np.asarray(rows, dtype=np.float32).reshape(len(rows), dim)] if rows else []
-    if len(new_vectors):
-        parts.append(new_vectors)
-    vectors = np.vstack(parts) if parts else np.zeros((0, dim), np.float32)
+    new_vectors = np.asarray(new_vectors, dtype=np.float32).reshape(len(new_chunks), dim)
     index_cfg = settings.index
-    vector_index = VectorIndex.build(vectors, index_cfg.hnsw_min_chunks, index_cfg.hnsw_m, index_cfg.hnsw_ef_search)
+    vectors, vector_index = new_vectors, None
+    if dense_index:
+        parts = [np.asarray(old.vectors_of(kept_ids), dtype=np.float32)] if kept_ids and old is not None else []
+        vectors = np.vstack(parts + [new_vectors])
+        vector_index = VectorIndex.build(vectors, index_cfg.hnsw_min_chunks, index_cfg.hnsw_m, index_cfg.hnsw_ef_search)
     pairs = [(c.id, embed_text(c, index_cfg.with_headings)) for c in chunks]
     keyword = old.keyword.rebuild(pairs) if old is not None else KeywordIndex.build(pairs, cache_dir=settings.cache_dir)
     manifest = {
@@ -376,13 +381,43 @@ def _build(
         "embedding": {"model_id": _model_id(embeddings), "dimension": dim, "kind": settings.embedding.kind,
                       "with_headings": index_cfg.with_headings},
         "chunking": {"hash": c_hash, **settings.chunking.model_dump()},
-        "faiss": {"kind": vector_index.kind, "rows": vector_index.size},
+        **({"faiss": {"kind": vector_index.kind, "rows": vector_index.size}} if vector_index is not None else {}),
         "n_chunks": len(chunks),
         "versions": _versions(),
     }
-    snapshot = Snapshot(manifest, chunks, vectors, documents, vector_index, keyword, path=old.path if old else None)
+    if dense_index:
+        snapshot = Snapshot(manifest, chunks, vectors, documents, vector_index, keyword, path=old.path if old else None)
+    else:
+        snapshot = StagedSnapshot(manifest, chunks, new_vectors, documents, None, keyword, kept_from=old,
+                                  new_ids=[c.id for c in new_chunks])
     texts = {doc_id: doc.text for doc_id, doc in plan.docs.items()}
     return snapshot, texts, embedded
+
+
+@dataclass
+class StagedSnapshot(Snapshot):
+    """An update's result for a backend that keeps the vectors itself (Milvus): only the new chunks'
+    vectors are in memory (``vectors``, in ``new_ids``' order); a kept chunk's vector is read from
+    ``kept_from`` when asked for, so an update does not read every vector of the index."""
+
+    kept_from: Snapshot | None = None
+    new_ids: list[str] = field(default_factory=list)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["embedding"]["dimension"])
+
+    def vectors_of(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        new_row = {c: i for i, c in enumerate(self.new_ids)}
+        out = np.zeros((len(chunk_ids), self.dimension), dtype=np.float32)
+        fresh = [i for i, c in enumerate(chunk_ids) if c in new_row]
+        out[fresh] = self.vectors[[new_row[chunk_ids[i]] for i in fresh]]
+        kept = [i for i, c in enumerate(chunk_ids) if c not in new_row]
+        if kept:
+            if self.kept_from is None:
+                raise CorruptIndexError(f"no vector for chunk {chunk_ids[kept[0]]}")
+            out[kept] = self.kept_from.vectors_of([chunk_ids[i] for i in kept])
+        return out
 
 
 def build_snapshot(

@@ -229,6 +229,11 @@ class KeywordIndex:
         return list(self._chunk_ids)
 
     @property
+    def text_keys(self) -> list[str]:
+        """Each chunk text's :func:`text_key`, in chunk order."""
+        return list(self._text_keys)
+
+    @property
     def terms(self) -> tuple[str, ...]:
         return self.tokenizer.terms
 

@@ -23,19 +23,19 @@ one, never a mix (docs/scale.md, "Incremental updates and crash behaviour").
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 
-from index.keyword.bm25 import KeywordIndex
+from index.keyword.cache import keyword_index
 from index.milvus import sparse
 from index.milvus.client import collection_name, connect, is_lite, milvus_uri
 from index.store import DocRecord, Snapshot, check_model
 from index.update import embed_text
-from index.vector import VectorIndex
 from ingest.types import Chunk
 from ragchat.errors import CorruptIndexError, IndexBackendUnavailableError, IndexNotFoundError
 from ragchat.settings import Settings
@@ -43,6 +43,7 @@ from ragchat.settings import Settings
 PART = 20000  # characters of one text part: at most 60,000 bytes of UTF-8, under VARCHAR's 65,535
 TEXT_MAX = 65535
 BATCH = 256
+GET_BATCH = 1000  # primary keys per get
 _LITE_USERS: dict[str, int] = {}  # Milvus Lite runs in this process: its server is stopped with its last user
 
 
@@ -194,8 +195,10 @@ class MilvusStore:
 
     # --- reading --------------------------------------------------------------------
 
-    def load(self, model_id: str | None = None, cache_dir: Path | None = None) -> "MilvusSnapshot":
-        """The live generation as a snapshot whose searches run in Milvus."""
+    def load(self, model_id: str | None = None, cache_dir: Path | None = None,
+             previous: Snapshot | None = None) -> "MilvusSnapshot":
+        """The live generation as a snapshot whose searches run in Milvus. Its keyword index is read
+        from the local cache, or rebuilt from ``previous``' (a snapshot this process held), or built."""
         pointer = self.pointer()
         if pointer is None:
             raise IndexNotFoundError(
@@ -205,20 +208,25 @@ class MilvusStore:
         if model_id is not None:
             check_model(manifest, model_id)
         live = {d: f"{d}@{g}" for d, g in state["live"].items()}
-        chunks, vectors = self._live_chunks(live, pointer.exact, int(manifest["embedding"]["dimension"]))
+        chunks = self._live_chunks(live, pointer.exact)
         documents = {k: DocRecord(**v) for k, v in state["documents"].items()}
         pairs = [(c.id, embed_text(c, manifest["embedding"]["with_headings"])) for c in chunks]
-        keyword = KeywordIndex.build(pairs, cache_dir=cache_dir)
-        vector_index = VectorIndex.build(vectors, hnsw_min=1 << 62)  # unused: search runs in Milvus
-        snap = MilvusSnapshot(manifest, chunks, vectors, documents, vector_index, keyword,
-                              pointer=f"g-{pointer.gen}")
+        keyword = keyword_index(pairs, cache_dir, self.cache_scope, previous.keyword if previous else None)
+        no_vectors = np.zeros((0, int(manifest["embedding"]["dimension"])), dtype=np.float32)  # they stay in Milvus
+        snap = MilvusSnapshot(manifest, chunks, no_vectors, documents, None, keyword, pointer=f"g-{pointer.gen}")
         snap.attach(self, pointer.gen, live)
         snap.sparse_avgdl = state.get("sparse_avgdl")  # None: written before it was recorded
         return snap
 
-    def _live_chunks(self, live: dict[str, str], exact: bool, dim: int) -> tuple[list[Chunk], np.ndarray]:
+    @property
+    def cache_scope(self) -> str:
+        """This collection's folder in the local keyword index cache (:mod:`index.keyword.cache`)."""
+        return f"{self.name}-{hashlib.blake2b(self.uri.encode('utf-8'), digest_size=4).hexdigest()}"
+
+    def _live_chunks(self, live: dict[str, str], exact: bool) -> list[Chunk]:
+        """The live generation's chunks, in document and reading order (their vectors are not read)."""
         expr = 'doc_gen != ""' if exact else f"doc_gen in {_quote(live.values())}"
-        fields = ["chunk_id", "chunk", "dense", "doc_id", "doc_gen"]
+        fields = ["chunk_id", "chunk", "doc_id", "doc_gen"]
         rows: list[dict[str, Any]] = []
         if is_lite(self.uri):  # Milvus Lite has no query window (nor the timestamps an iterator wants)
             rows = self.client.query(self.name, filter=expr, output_fields=fields, limit=1 << 40)
@@ -233,10 +241,19 @@ class MilvusStore:
         rows = [r for r in rows if r["doc_gen"] in wanted]
         chunks = [Chunk.from_dict(r["chunk"]) for r in rows]
         rank = {d: i for i, d in enumerate(live)}
-        order = sorted(range(len(chunks)), key=lambda i: (rank.get(chunks[i].doc_id, -1), chunks[i].seq))
-        chunks = [chunks[i] for i in order]
-        vectors = np.asarray([rows[i]["dense"] for i in order], dtype=np.float32).reshape(len(order), dim)
-        return chunks, vectors
+        return sorted(chunks, key=lambda c: (rank.get(c.doc_id, -1), c.seq))
+
+    def vectors(self, pks: list[str], dim: int) -> np.ndarray:
+        """The dense vectors of the rows ``pks``, in that order; :class:`CorruptIndexError` when one is missing."""
+        found: dict[str, list[float]] = {}
+        for i in range(0, len(pks), GET_BATCH):
+            for r in self.client.get(self.name, ids=pks[i:i + GET_BATCH], output_fields=["dense"]):
+                found[r["pk"]] = r["dense"]
+        missing = [pk for pk in pks if pk not in found]
+        if missing:
+            raise CorruptIndexError(f"Milvus collection {self.name} has no row {missing[0]} "
+                                    f"({len(missing)} missing); run `ragchat index rebuild`")
+        return np.asarray([found[pk] for pk in pks], dtype=np.float32).reshape(len(pks), dim)
 
     # --- writing --------------------------------------------------------------------
 
@@ -299,21 +316,15 @@ class MilvusStore:
         wanted = set(doc_ids)
         with_headings = snapshot.manifest["embedding"]["with_headings"]
         sparse_of = sparse.chunk_vectors(snapshot.keyword, avgdl)
-        rows = []
-        for i, chunk in enumerate(snapshot.chunks):
-            if chunk.doc_id not in wanted:
-                continue
-            rows.append({
+        chunks = [c for c in snapshot.chunks if c.doc_id in wanted]
+        for lo in range(0, len(chunks), BATCH):
+            batch = chunks[lo:lo + BATCH]
+            vectors = snapshot.vectors_of([c.id for c in batch])  # a kept document's, read from Milvus
+            self.client.insert(self.name, [{
                 "pk": f"{chunk.id}@{gen}", "chunk_id": chunk.id, "doc_id": chunk.doc_id,
                 "doc_gen": f"{chunk.doc_id}@{gen}", "text": embed_text(chunk, with_headings),
-                "chunk": chunk.to_dict(), "dense": snapshot.vectors[i].tolist(),
-                "sparse": sparse_of[chunk.id] or {0: 0.0},
-            })
-            if len(rows) >= BATCH:
-                self.client.insert(self.name, rows)
-                rows = []
-        if rows:
-            self.client.insert(self.name, rows)
+                "chunk": chunk.to_dict(), "dense": vector.tolist(), "sparse": sparse_of[chunk.id] or {0: 0.0},
+            } for chunk, vector in zip(batch, vectors)])
         meta = []
         for doc_id in doc_ids:
             text = texts[doc_id] if doc_id in texts else (old or snapshot).document_text(doc_id)
@@ -356,12 +367,15 @@ class MilvusStore:
         return [(chunk_id, score) for chunk_id, _, score in hits]
 
 
-def load_live_store(settings: Settings, model_id: str | None, cache_dir: Path | None) -> "MilvusSnapshot":
-    """Connect to the knowledge base's collection and load its live generation; the connection is
-    closed if loading fails, else it is the snapshot's until the snapshot is closed."""
+def load_live_store(
+    settings: Settings, model_id: str | None, cache_dir: Path | None, previous: Snapshot | None = None,
+) -> "MilvusSnapshot":
+    """Connect to the knowledge base's collection and load its live generation (``previous``: as
+    :meth:`MilvusStore.load`); the connection is closed if loading fails, else it is the snapshot's
+    until the snapshot is closed."""
     store = MilvusStore(settings, settings.index_dir)
     try:
-        return store.load(model_id, cache_dir)
+        return store.load(model_id, cache_dir, previous)
     except BaseException:
         store.close()
         raise
@@ -373,7 +387,8 @@ def _score(field: str, distance: float) -> float:
 
 
 class MilvusSnapshot(Snapshot):
-    """A snapshot of one Milvus generation: chunks and vectors in memory, searches in Milvus."""
+    """A snapshot of one Milvus generation: its chunks and keyword statistics in memory; the vectors
+    stay in Milvus (``vectors`` is empty, :meth:`vectors_of` reads them) and the searches run there."""
 
     store: MilvusStore | None = None
     gen: int = 0
@@ -396,6 +411,19 @@ class MilvusSnapshot(Snapshot):
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["embedding"]["dimension"])
+
+    def vectors_of(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The vectors of ``chunk_ids``, read from this generation's rows in Milvus."""
+        assert self.store is not None
+        pks = []
+        for chunk_id in chunk_ids:
+            doc_gen = self.live[self.chunks[self.row(chunk_id)].doc_id]
+            pks.append(f"{chunk_id}@{doc_gen.rsplit('@', 1)[1]}")
+        return self.store.vectors(pks, self.dimension)
 
     def document_text(self, doc_id: str) -> str:
         if doc_id not in self._texts:

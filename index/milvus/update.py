@@ -14,6 +14,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from index import update as local
+from index.keyword.cache import remember
 from index.milvus.store import MilvusSnapshot, MilvusStore, load_live_store
 from index.store import check_model
 from ragchat.errors import IndexNotFoundError
@@ -50,11 +51,13 @@ def update_milvus(
             report.removed.append(records.pop(doc_id).source)
         text_of = old.document_text if old else None
         plan = local._plan(old, records, text_of, settings, add, rebuild, report, progress)
-        snapshot, texts, embedded = local._build(old if not rebuild else None, plan, settings, embeddings, progress)
+        snapshot, texts, embedded = local._build(old if not rebuild else None, plan, settings, embeddings, progress,
+                                                dense_index=False)
         report.chunks_embedded = embedded
         local._drop_failed(report, plan.failed)
         if report.added or report.updated or report.removed or report.moved or rebuild:
             report.version, report.rewritten = store.commit(snapshot, texts, None if rebuild else old, still_locked)
+            remember(snapshot.keyword, settings.cache_dir, store.cache_scope)  # the readers here need not build it
         else:
             report.version = old.pointer if old is not None else ""
         report.n_documents = len(snapshot.documents)

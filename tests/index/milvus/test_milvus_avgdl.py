@@ -48,6 +48,11 @@ def test_a_drift_past_the_tolerance_writes_every_document_again(warm_home, tmp_p
     first = _add(settings, docs / "a.txt")  # one short chunk
     assert first.rewritten == 0
     before = _stored(settings)
+    snap = _open(settings)
+    try:
+        dense_before = snap.vectors_of(list(before))
+    finally:
+        snap.close()
 
     grown = _add(settings, docs / "a.txt", docs / "report.txt")  # long chunks: the average grows many times over
     assert len(grown.unchanged) == 1 and len(grown.added) == 1 and grown.rewritten == 1
@@ -60,6 +65,7 @@ def test_a_drift_past_the_tolerance_writes_every_document_again(warm_home, tmp_p
         current = sparse.average_length(snap.keyword)
         assert snap.sparse_avgdl == pytest.approx(current)
         _assert_vectors(stored, sparse.chunk_vectors(snap.keyword))  # exactly bm25s' normalisation
+        assert (snap.vectors_of(list(before)) == dense_before).all()  # read from generation 1, written again
     finally:
         snap.close()
     a_chunk = next(iter(before))

@@ -226,8 +226,8 @@ def test_migrate_copies_a_faiss_index_without_embedding(settings, docs, tmp_path
     try:
         assert [c.id for c in sorted(moved.chunks, key=lambda c: c.id)] == [c.id for c in sorted(local.chunks, key=lambda c: c.id)]
         assert moved.documents == local.documents
-        for chunk in local.chunks:  # the vectors are copied, not embedded again
-            assert (moved.vectors[moved.row(chunk.id)] == local.vectors[local.row(chunk.id)]).all()
+        ids = [c.id for c in local.chunks]  # the vectors are copied, not embedded again
+        assert (moved.vectors_of(ids) == local.vectors_of(ids)).all()
         doc = next(d for d, r in local.documents.items() if r.source.endswith("a.txt"))
         assert moved.document_text(doc) == local.document_text(doc)
         hits = HybridRetriever.from_settings(moved, emb, settings).invoke("今年新建公园多少个?", k=3)
