@@ -76,3 +76,18 @@ def test_the_corpus_holds_the_report_and_resampled_cmrc_text(bench):
     assert np.allclose(np.linalg.norm(corpus.vectors, axis=1), 1.0, atol=1e-4)
     report = [texts[r] for r in corpus.report_rows]
     assert any("四平" in t for t in report)
+
+
+def test_the_keyword_cache_bench_runs_on_the_same_corpus(bench):
+    out = bench / "keyword-cache.md"
+    subprocess.run(
+        [sys.executable, "-m", "index.keyword.cache_bench", "--chunks", "2000", "--real", "120", "--work",
+         str(bench / "work"), "--out", str(out)],
+        cwd=bench, env={**os.environ, "PYTHONPATH": str(ROOT), "RAGCHAT_HOME": str(bench / "home")}, check=True,
+        timeout=600,
+    )
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in out.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| step")]
+    assert [r[0].split(" ")[0] for r in rows] == ["build", "write", "open:", "open"]
+    assert all(float(r[1]) >= 0 for r in rows)
+    assert rows[1][2].endswith("MB on disk")
