@@ -408,7 +408,9 @@ class StagedSnapshot(Snapshot):
         return int(self.manifest["embedding"]["dimension"])
 
     def vectors_of(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        new_row = {c: i for i, c in enumerate(self.new_ids)}
+        new_row = self.__dict__.get("_new_row")
+        if new_row is None:  # built once: the writer asks batch after batch
+            new_row = self.__dict__["_new_row"] = {c: i for i, c in enumerate(self.new_ids)}
         out = np.zeros((len(chunk_ids), self.dimension), dtype=np.float32)
         fresh = [i for i, c in enumerate(chunk_ids) if c in new_row]
         out[fresh] = self.vectors[[new_row[chunk_ids[i]] for i in fresh]]
