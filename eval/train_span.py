@@ -146,9 +146,10 @@ def save_groups(groups: list[Group], path: Path) -> None:
 
 def load_groups(path: Path) -> list[Group]:
     d = np.load(path)
+    X, f1 = d["X"], d["f1"]  # read once: each access to an npz member decompresses it again (a copy per group)
     out, at = [], 0
     for n, rule, qid, passage in zip(d["sizes"], d["rule"], d["qid"], d["passage"]):
-        out.append(Group(str(qid), str(passage), d["X"][at:at + n], d["f1"][at:at + n], float(rule)))
+        out.append(Group(str(qid), str(passage), X[at:at + n], f1[at:at + n], float(rule)))
         at += n
     return out
 
