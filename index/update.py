@@ -19,6 +19,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -407,10 +408,13 @@ class StagedSnapshot(Snapshot):
     def dimension(self) -> int:
         return int(self.manifest["embedding"]["dimension"])
 
+    @cached_property
+    def _new_row(self) -> dict[str, int]:
+        """Each new chunk's row in ``vectors``; built once, as the writer asks batch after batch."""
+        return {c: i for i, c in enumerate(self.new_ids)}
+
     def vectors_of(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        new_row = self.__dict__.get("_new_row")
-        if new_row is None:  # built once: the writer asks batch after batch
-            new_row = self.__dict__["_new_row"] = {c: i for i, c in enumerate(self.new_ids)}
+        new_row = self._new_row
         out = np.zeros((len(chunk_ids), self.dimension), dtype=np.float32)
         fresh = [i for i, c in enumerate(chunk_ids) if c in new_row]
         out[fresh] = self.vectors[[new_row[chunk_ids[i]] for i in fresh]]
